@@ -1,0 +1,110 @@
+/*
+ * vigil configuration: one struct, filled from defaults and then from a
+ * libconfig file, every value validated.
+ *
+ * The scalar settings are a declarative table in vigil_conf.c (path, type,
+ * bounds, default, field); the two structured ones (`ports`, `lcores`) have
+ * their own validators. Unknown settings are refused too, so a typo never
+ * silently falls back to a default. Errors name the file, the line and the
+ * setting, e.g. "vigil.conf:12: flow.tcp_idle_s = 0 is out of range
+ * 1..86400".
+ *
+ * This library does not depend on DPDK: it is used before the EAL starts
+ * (a bad file must be refused before a port is touched).
+ *
+ * Threading: filled once by the main thread before any lcore starts, then
+ * read-only.
+ */
+#ifndef VIGIL_CONF_H
+#define VIGIL_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VIGIL_MAX_PORTS 16
+#define VIGIL_MAX_STAGE_LCORES 32
+#define VIGIL_MAX_LCORE_ID 127
+#define VIGIL_MAX_QUEUES 16
+#define VIGIL_DEVICE_MAX 512
+
+struct vigil_port_conf {
+	char device[VIGIL_DEVICE_MAX]; /* PCI address or "net_xxx0,args" */
+	uint32_t queues;	       /* RX queues polled on this port */
+	uint32_t rx_desc;	       /* RX descriptors per queue */
+};
+
+struct vigil_conf {
+	char source[512]; /* file the settings came from, "" = defaults */
+
+	char sensor_id[64];
+
+	uint32_t nports;
+	struct vigil_port_conf ports[VIGIL_MAX_PORTS];
+
+	/* Lcore layout: the same lcore may appear in both lists (one-lcore
+	 * layout); the control thread (publisher) is never one of them. */
+	uint32_t nrx;
+	uint32_t rx_lcores[VIGIL_MAX_STAGE_LCORES];
+	uint32_t nworkers;
+	uint32_t worker_lcores[VIGIL_MAX_STAGE_LCORES];
+
+	uint32_t mbufs;
+	uint32_t mbuf_cache;
+	uint32_t burst;
+	uint32_t worker_ring_size;
+	uint32_t event_ring_size;
+
+	uint32_t max_flows; /* per worker */
+	uint32_t expiry_step;
+	uint32_t tcp_idle_s;
+	uint32_t udp_idle_s;
+	uint32_t icmp_idle_s;
+	uint32_t other_idle_s;
+
+	char redis_host[256];
+	uint32_t redis_port;
+	char redis_prefix[64];
+	uint32_t redis_flows_maxlen;
+	uint32_t redis_retry_ms;
+	uint32_t redis_connect_timeout_ms;
+	uint32_t redis_command_timeout_ms;
+	uint32_t redis_pipeline;
+
+	uint32_t stats_interval_ms;
+	uint32_t drain_timeout_ms;
+};
+
+/* Fill with the documented defaults (one-lcore layout on lcore 0, no port,
+ * Redis on 127.0.0.1:6379, sensor id = host name). */
+void vigil_conf_defaults(struct vigil_conf *c);
+
+/*
+ * Read and validate a libconfig file over the current contents of `c`.
+ * Returns 0, or -1 with a one-line message in err ("FILE:LINE: ...").
+ * On error `c` may be partly updated.
+ */
+int vigil_conf_load(struct vigil_conf *c, const char *path, char *err,
+		    size_t errlen);
+
+/* Same from a string (tests); `name` stands for the file in messages. */
+int vigil_conf_load_string(struct vigil_conf *c, const char *text,
+			   const char *name, char *err, size_t errlen);
+
+/*
+ * Cross-setting checks that do not depend on the machine (ring sizes are
+ * powers of two, enough mbufs for the rings, ...). Returns 0 or -1 + err.
+ */
+int vigil_conf_check(const struct vigil_conf *c, char *err, size_t errlen);
+
+/* Parse "HOST:PORT" or "[V6]:PORT" into the Redis settings. 0 or -1 + err. */
+int vigil_conf_set_redis(struct vigil_conf *c, const char *hostport,
+			 char *err, size_t errlen);
+
+/* Idle timeout in microseconds for an IP protocol number. */
+uint64_t vigil_conf_idle_us(const struct vigil_conf *c, uint8_t ipproto);
+
+/* Print every setting with its value and help text (vigil --print-config). */
+void vigil_conf_print(const struct vigil_conf *c, FILE *out);
+
+#endif /* VIGIL_CONF_H */

@@ -1,0 +1,94 @@
+/*
+ * vigil dispatch: the RX stage. An RX lcore polls its (port, queue) pairs
+ * with rte_eth_rx_burst, decodes each packet far enough to key its flow
+ * (the result goes into the mbuf's private area), and hands it to a worker
+ * through the single-producer/single-consumer ring of that (RX lcore,
+ * worker) pair. The worker is chosen by a symmetric hash of the flow key, so
+ * both directions of a flow meet on one worker.
+ *
+ * Packets that cannot be keyed are freed and counted by reason. When a
+ * worker ring is full: live (no backpressure) the packets are freed and
+ * counted as drop_ring_full and the lcore never waits; replay
+ * (backpressure) the packets stay pending and the lcore reads no more until
+ * they fit, so a capture replays without loss at whatever speed the
+ * workers manage.
+ *
+ * Packet time: the capture time the PMD wrote (net_pcap: microseconds) when
+ * the port provides it, else the TSC clock read once per burst.
+ *
+ * Threading: vigil_rx_step() runs on the RX lcore only. `done` is written
+ * with release order after the last enqueue, so a worker that sees it set
+ * (acquire) sees every packet this stage will ever send.
+ */
+#ifndef VIGIL_DISPATCH_H
+#define VIGIL_DISPATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "vigil_clock.h"
+#include "vigil_conf.h"
+#include "vigil_decode.h"
+#include "vigil_stats.h"
+
+#define VIGIL_RX_MAX_QUEUES 64
+#define VIGIL_RX_MAX_WORKERS VIGIL_MAX_STAGE_LCORES
+#define VIGIL_MAX_BURST 256
+
+struct vigil_rxq {
+	uint16_t port;
+	uint16_t queue;
+	bool pcap_ts; /* the PMD writes capture time in microseconds */
+};
+
+struct vigil_rx_stage {
+	/* Set up before launch. */
+	unsigned id;
+	unsigned lcore;
+	unsigned nq;
+	struct vigil_rxq q[VIGIL_RX_MAX_QUEUES];
+	unsigned nworkers;
+	struct rte_ring *out[VIGIL_RX_MAX_WORKERS];
+	unsigned burst;
+	bool backpressure;
+	const volatile int *stop;  /* stop reading the ports */
+	const volatile int *abort; /* drain timed out: drop what is pending */
+	int ts_offset;		   /* mbuf timestamp dynfield, -1 = none */
+	uint64_t ts_flag;	   /* its ol_flags bit */
+	struct vigil_clock clock;
+	struct vigil_counters *ctr;
+
+	/* RX-lcore-private state. */
+	uint16_t npend[VIGIL_RX_MAX_WORKERS];
+	struct rte_mbuf **pend; /* [nworkers][burst] */
+	volatile int done;
+} __rte_cache_aligned;
+
+/*
+ * Prepare a stage (rings are created by the caller and stored in `out`).
+ * Allocates the pending arrays. 0, or -1 with a message in err.
+ */
+int vigil_rx_init(struct vigil_rx_stage *s, unsigned id, unsigned burst,
+		  unsigned nworkers, int socket, char *err, size_t errlen);
+
+void vigil_rx_free(struct vigil_rx_stage *s);
+
+/*
+ * One bounded step: retry pending packets, then (unless stopped or still
+ * blocked) one burst from each queue. Returns 1 while active, 0 once the
+ * stage is done (stopped and nothing pending).
+ */
+int vigil_rx_step(struct vigil_rx_stage *s);
+
+/* Worker index for a symmetric hash: multiply-shift, not modulo, so that
+ * the bits that pick the worker are not the ones a worker's table uses. */
+static inline unsigned
+vigil_rx_pick_worker(uint32_t hash, unsigned nworkers)
+{
+	return (unsigned)(((uint64_t)hash * nworkers) >> 32);
+}
+
+#endif /* VIGIL_DISPATCH_H */

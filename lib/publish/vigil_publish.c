@@ -1,0 +1,492 @@
+/*
+ * vigil publish: Redis writer (see vigil_publish.h).
+ *
+ * The pipeline keeps, for each command sent and not yet answered, whether
+ * it carried a flow record, so that a connection lost mid-pipeline is
+ * accounted exactly: every record whose reply never came is counted as
+ * undelivered (it may in fact have reached Redis; exactly-once delivery with
+ * idempotent ids is a later issue).
+ */
+#include "vigil_publish.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+
+struct vigil_pub {
+	const struct vigil_conf *conf;
+	struct vigil_counters *ctr;
+	redisContext *rc;
+	uint64_t next_try_ms;
+	bool down_logged; /* an outage was reported and not yet its end */
+	uint64_t undelivered_at_outage;
+	uint64_t reconnects;
+	uint64_t errors;
+	bool error_logged;
+	unsigned npending;
+	uint8_t *pending_is_rec; /* [redis.pipeline] */
+	char flows_key[128];
+	char maxlen[24];
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct vigil_pub *
+vigil_pub_create(const struct vigil_conf *c, struct vigil_counters *ctr)
+{
+	struct vigil_pub *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->pending_is_rec = calloc(c->redis_pipeline, 1);
+	if (p->pending_is_rec == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->conf = c;
+	p->ctr = ctr;
+	snprintf(p->flows_key, sizeof(p->flows_key), "%s:flows",
+		 c->redis_prefix);
+	snprintf(p->maxlen, sizeof(p->maxlen), "%u", c->redis_flows_maxlen);
+	return p;
+}
+
+static void
+count_undelivered(struct vigil_pub *p, uint64_t n)
+{
+	vigil_ctr_add(p->ctr, VIGIL_CTR_drop_records_undelivered, n);
+}
+
+/* The connection failed: drop it, account what was in flight, log once. */
+static void
+lost(struct vigil_pub *p, const char *why)
+{
+	uint64_t recs = 0;
+
+	for (unsigned i = 0; i < p->npending; i++)
+		recs += p->pending_is_rec[i];
+	p->npending = 0;
+	count_undelivered(p, recs);
+	if (!p->down_logged) {
+		fprintf(stderr,
+			"vigil: redis %s:%u unreachable (%s); retrying every "
+			"%u ms, flow records are counted in "
+			"drop_records_undelivered until it answers\n",
+			p->conf->redis_host, p->conf->redis_port, why,
+			p->conf->redis_retry_ms);
+		p->down_logged = true;
+		p->undelivered_at_outage =
+			vigil_ctr_read(p->ctr, VIGIL_CTR_drop_records_undelivered) -
+			recs;
+	}
+	if (p->rc != NULL) {
+		redisFree(p->rc);
+		p->rc = NULL;
+	}
+	p->next_try_ms = mono_ms() + p->conf->redis_retry_ms;
+}
+
+bool
+vigil_pub_connect(struct vigil_pub *p)
+{
+	struct timeval tv;
+	redisContext *rc;
+	uint64_t now;
+
+	if (p->rc != NULL)
+		return true;
+	now = mono_ms();
+	if (now < p->next_try_ms)
+		return false;
+	tv.tv_sec = p->conf->redis_connect_timeout_ms / 1000;
+	tv.tv_usec = (p->conf->redis_connect_timeout_ms % 1000) * 1000;
+	rc = redisConnectWithTimeout(p->conf->redis_host,
+				     (int)p->conf->redis_port, tv);
+	if (rc == NULL || rc->err) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s",
+			 rc ? rc->errstr : "out of memory");
+		if (rc)
+			redisFree(rc);
+		lost(p, why);
+		return false;
+	}
+	tv.tv_sec = p->conf->redis_command_timeout_ms / 1000;
+	tv.tv_usec = (p->conf->redis_command_timeout_ms % 1000) * 1000;
+	redisSetTimeout(rc, tv);
+	p->rc = rc;
+	if (p->down_logged) {
+		uint64_t lost_recs =
+			vigil_ctr_read(p->ctr,
+				       VIGIL_CTR_drop_records_undelivered) -
+			p->undelivered_at_outage;
+
+		fprintf(stderr,
+			"vigil: redis %s:%u reachable again; %" PRIu64
+			" flow records were not delivered during the outage\n",
+			p->conf->redis_host, p->conf->redis_port, lost_recs);
+		p->down_logged = false;
+		p->reconnects++;
+	}
+	return true;
+}
+
+bool
+vigil_pub_connected(const struct vigil_pub *p)
+{
+	return p->rc != NULL;
+}
+
+void
+vigil_pub_flush(struct vigil_pub *p)
+{
+	uint64_t ok = 0;
+
+	if (p->npending == 0)
+		return;
+	if (p->rc == NULL) {
+		lost(p, "not connected");
+		return;
+	}
+	for (unsigned i = 0; i < p->npending; i++) {
+		redisReply *reply = NULL;
+
+		if (redisGetReply(p->rc, (void **)&reply) != REDIS_OK ||
+		    reply == NULL) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "%s",
+				 p->rc->errstr[0] ? p->rc->errstr : "no reply");
+			/* Commands before i were answered. */
+			memmove(p->pending_is_rec, p->pending_is_rec + i,
+				p->npending - i);
+			p->npending -= i;
+			vigil_ctr_add(p->ctr, VIGIL_CTR_records_published, ok);
+			lost(p, why);
+			return;
+		}
+		if (reply->type == REDIS_REPLY_ERROR) {
+			p->errors++;
+			if (!p->error_logged) {
+				fprintf(stderr,
+					"vigil: redis refused a write: %.*s "
+					"(further refusals are counted in "
+					"redis.errors)\n",
+					(int)reply->len, reply->str);
+				p->error_logged = true;
+			}
+			if (p->pending_is_rec[i])
+				count_undelivered(p, 1);
+		} else if (p->pending_is_rec[i]) {
+			ok++;
+		}
+		freeReplyObject(reply);
+	}
+	p->npending = 0;
+	vigil_ctr_add(p->ctr, VIGIL_CTR_records_published, ok);
+}
+
+static void
+append(struct vigil_pub *p, int argc, const char **argv, bool is_rec)
+{
+	if (p->rc == NULL && !vigil_pub_connect(p)) {
+		if (is_rec)
+			count_undelivered(p, 1);
+		return;
+	}
+	if (redisAppendCommandArgv(p->rc, argc, argv, NULL) != REDIS_OK) {
+		if (is_rec)
+			count_undelivered(p, 1);
+		lost(p, p->rc->errstr);
+		return;
+	}
+	p->pending_is_rec[p->npending++] = is_rec;
+	if (p->npending == p->conf->redis_pipeline)
+		vigil_pub_flush(p);
+}
+
+void
+vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r)
+{
+	struct vigil_flow_fmt fmt;
+	const char *argv[6 + 2 * VIGIL_FLOW_FIELDS];
+	unsigned n = vigil_flow_format(p->conf->sensor_id, r, &fmt);
+	int argc = 0;
+
+	argv[argc++] = "XADD";
+	argv[argc++] = p->flows_key;
+	argv[argc++] = "MAXLEN";
+	argv[argc++] = "~";
+	argv[argc++] = p->maxlen;
+	argv[argc++] = "*";
+	for (unsigned i = 0; i < n; i++) {
+		argv[argc++] = fmt.field[i];
+		argv[argc++] = fmt.value[i];
+	}
+	append(p, argc, argv, true);
+}
+
+void
+vigil_pub_hset(struct vigil_pub *p, const char *key, unsigned n,
+	       const char *const *fields, const char *const *values)
+{
+	const char **argv = malloc(sizeof(*argv) * (2 + 2 * (size_t)n));
+	int argc = 0;
+
+	if (argv == NULL)
+		return;
+	argv[argc++] = "HSET";
+	argv[argc++] = key;
+	for (unsigned i = 0; i < n; i++) {
+		argv[argc++] = fields[i];
+		argv[argc++] = values[i];
+	}
+	append(p, argc, argv, false);
+	free(argv);
+}
+
+uint64_t
+vigil_pub_reconnects(const struct vigil_pub *p)
+{
+	return p->reconnects;
+}
+
+uint64_t
+vigil_pub_errors(const struct vigil_pub *p)
+{
+	return p->errors;
+}
+
+void
+vigil_pub_free(struct vigil_pub *p)
+{
+	if (p == NULL)
+		return;
+	if (p->rc != NULL)
+		redisFree(p->rc);
+	free(p->pending_is_rec);
+	free(p);
+}
+
+/* ---- record formatting ------------------------------------------------ */
+
+const char *
+vigil_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case VIGIL_IPPROTO_TCP:
+		return "tcp";
+	case VIGIL_IPPROTO_UDP:
+		return "udp";
+	case VIGIL_IPPROTO_ICMP:
+	case VIGIL_IPPROTO_ICMPV6:
+		return "icmp";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+void
+vigil_fmt_ts(uint64_t us, char *out, size_t len)
+{
+	snprintf(out, len, "%" PRIu64 ".%06" PRIu64, us / 1000000u,
+		 us % 1000000u);
+}
+
+static bool
+icmp_proto(uint8_t proto)
+{
+	return proto == VIGIL_IPPROTO_ICMP || proto == VIGIL_IPPROTO_ICMPV6;
+}
+
+void
+vigil_community_id(const struct vigil_flow_rec *r, char *out, size_t len)
+{
+	const struct vigil_flow_key *k = &r->key;
+	unsigned alen = k->family == VIGIL_AF_INET ? 4 : 16;
+	unsigned o = r->f.orig, s = o, d = o ^ 1;
+	uint16_t sport = k->port[s], dport = k->port[d];
+	uint8_t in[2 + 16 + 16 + 2 + 4], md[EVP_MAX_MD_SIZE];
+	unsigned char b64[64];
+	unsigned mdlen = 0, n = 0;
+	bool ports = k->proto == VIGIL_IPPROTO_TCP ||
+		     k->proto == VIGIL_IPPROTO_UDP || k->proto == 132 ||
+		     icmp_proto(k->proto);
+	bool one_way = false;
+
+	if (icmp_proto(k->proto)) {
+		int cp = vigil_icmp_counterpart(k->family, r->f.icmp_type);
+
+		sport = r->f.icmp_type;
+		dport = cp >= 0 ? (uint16_t)cp : r->f.icmp_code;
+		one_way = cp < 0;
+	}
+	if (!one_way) {
+		/* Smaller (address, port) first. */
+		int c = memcmp(k->addr[s], k->addr[d], alen);
+
+		if (c > 0 || (c == 0 && sport > dport)) {
+			unsigned t = s;
+			uint16_t tp = sport;
+
+			s = d;
+			d = t;
+			sport = dport;
+			dport = tp;
+		}
+	}
+	in[n++] = 0; /* seed 0, big endian */
+	in[n++] = 0;
+	memcpy(in + n, k->addr[s], alen);
+	n += alen;
+	memcpy(in + n, k->addr[d], alen);
+	n += alen;
+	in[n++] = k->proto;
+	in[n++] = 0;
+	if (ports) {
+		in[n++] = (uint8_t)(sport >> 8);
+		in[n++] = (uint8_t)sport;
+		in[n++] = (uint8_t)(dport >> 8);
+		in[n++] = (uint8_t)dport;
+	}
+	if (EVP_Digest(in, n, md, &mdlen, EVP_sha1(), NULL) != 1) {
+		snprintf(out, len, "-");
+		return;
+	}
+	EVP_EncodeBlock(b64, md, (int)mdlen);
+	snprintf(out, len, "1:%s", b64);
+}
+
+void
+vigil_flow_uid(const char *sensor, const struct vigil_flow_rec *r, char *out,
+	       size_t len)
+{
+	static const char b62[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char uid[19];
+	uint64_t hi = 0, lo = 0;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, sensor, strlen(sensor) + 1) != 1 ||
+	    EVP_DigestUpdate(ctx, &r->key, sizeof(r->key)) != 1 ||
+	    EVP_DigestUpdate(ctx, &r->f.first_us, sizeof(r->f.first_us)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+		EVP_MD_CTX_free(ctx);
+		snprintf(out, len, "-");
+		return;
+	}
+	EVP_MD_CTX_free(ctx);
+	memcpy(&hi, md, 8);
+	memcpy(&lo, md + 8, 8);
+	uid[0] = 'C';
+	/* 17 digits: 11 from one word (62^11 < 2^66, fine modulo), 6 from
+	 * the other; the bias is irrelevant for an identifier. */
+	for (int i = 1; i <= 11; i++) {
+		uid[i] = b62[hi % 62];
+		hi /= 62;
+	}
+	for (int i = 12; i <= 17; i++) {
+		uid[i] = b62[lo % 62];
+		lo /= 62;
+	}
+	uid[18] = '\0';
+	snprintf(out, len, "%s", uid);
+}
+
+/* Append a formatted value to fmt->buf and return it. */
+static const char *
+put(struct vigil_flow_fmt *f, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static const char *
+put(struct vigil_flow_fmt *f, size_t *used, const char *fmt, ...)
+{
+	char *dst = f->buf + *used;
+	size_t room = sizeof(f->buf) - *used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(dst, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return "";
+	*used += (size_t)n + 1;
+	return dst;
+}
+
+unsigned
+vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
+		  struct vigil_flow_fmt *out)
+{
+	const struct vigil_flow_entry *f = &r->f;
+	unsigned o = f->orig, n = 0;
+	size_t used = 0;
+	char tmp[64], pbuf[8];
+
+#define FIELD(name, val)                                                       \
+	do {                                                                   \
+		out->field[n] = name;                                          \
+		out->value[n] = (val);                                         \
+		n++;                                                           \
+	} while (0)
+
+	FIELD("sensor", sensor);
+	vigil_fmt_ts(f->first_us, tmp, sizeof(tmp));
+	FIELD("ts", put(out, &used, "%s", tmp));
+	vigil_flow_uid(sensor, r, tmp, sizeof(tmp));
+	FIELD("uid", put(out, &used, "%s", tmp));
+	vigil_community_id(r, tmp, sizeof(tmp));
+	FIELD("community_id", put(out, &used, "%s", tmp));
+	vigil_key_addr_str(&r->key, (int)o, tmp, sizeof(tmp));
+	FIELD("orig_h", put(out, &used, "%s", tmp));
+	FIELD("orig_p", put(out, &used, "%u",
+			    icmp_proto(r->key.proto) ? f->icmp_type
+						     : r->key.port[o]));
+	vigil_key_addr_str(&r->key, (int)(o ^ 1), tmp, sizeof(tmp));
+	FIELD("resp_h", put(out, &used, "%s", tmp));
+	FIELD("resp_p", put(out, &used, "%u",
+			    icmp_proto(r->key.proto) ? f->icmp_code
+						     : r->key.port[o ^ 1]));
+	FIELD("proto", put(out, &used, "%s",
+			   vigil_proto_name(r->key.proto, pbuf, sizeof(pbuf))));
+	vigil_fmt_ts(f->last_us - f->first_us, tmp, sizeof(tmp));
+	FIELD("duration", put(out, &used, "%s", tmp));
+	FIELD("orig_pkts", put(out, &used, "%u", f->pkts[0]));
+	FIELD("orig_bytes", put(out, &used, "%" PRIu64, f->payload[0]));
+	FIELD("orig_ip_bytes", put(out, &used, "%" PRIu64, f->ip_bytes[0]));
+	FIELD("orig_l2_bytes", put(out, &used, "%" PRIu64, f->l2_bytes[0]));
+	FIELD("resp_pkts", put(out, &used, "%u", f->pkts[1]));
+	FIELD("resp_bytes", put(out, &used, "%" PRIu64, f->payload[1]));
+	FIELD("resp_ip_bytes", put(out, &used, "%" PRIu64, f->ip_bytes[1]));
+	FIELD("resp_l2_bytes", put(out, &used, "%" PRIu64, f->l2_bytes[1]));
+	FIELD("conn_state", vigil_conn_state(r));
+	FIELD("history", put(out, &used, "%.*s", (int)f->hist_len,
+			     f->history));
+	if (r->key.vlan != 0)
+		FIELD("vlan", put(out, &used, "%u", r->key.vlan));
+	FIELD("end_reason",
+	      r->reason == VIGIL_END_IDLE ? "idle" : "shutdown");
+#undef FIELD
+	return n;
+}

@@ -1,0 +1,88 @@
+/*
+ * vigil publish: the control-plane side that writes to Redis.
+ *
+ * It turns flow records into entries of the `<prefix>:flows` stream (Zeek
+ * conn.log field names, see README "Redis schema"), writes counter
+ * snapshots and the sensor's registration, and owns the one Redis
+ * connection. Commands are pipelined: appended to hiredis' output buffer and
+ * their replies read in one go when `redis.pipeline` commands are queued or
+ * when the caller flushes.
+ *
+ * Redis going away never stops the appliance: a failed connection is retried
+ * at most once per `redis.retry_ms`; records that cannot be written meanwhile
+ * are counted (drop_records_undelivered) and the outage is logged once when
+ * it starts and once when it ends, never per record. (A spool that holds
+ * them through an outage is a later issue.)
+ *
+ * Threading: one publisher, used by the control thread only. It never runs
+ * on a packet lcore.
+ */
+#ifndef VIGIL_PUBLISH_H
+#define VIGIL_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil_conf.h"
+#include "vigil_flow.h"
+#include "vigil_stats.h"
+
+struct vigil_pub;
+
+/* Create a publisher (does not connect yet). NULL on out of memory. */
+struct vigil_pub *vigil_pub_create(const struct vigil_conf *c,
+				   struct vigil_counters *ctr);
+
+void vigil_pub_free(struct vigil_pub *p);
+
+/* Connect if not connected and the retry interval has passed. Returns true
+ * when connected. Logs the first failure of an outage and its end. */
+bool vigil_pub_connect(struct vigil_pub *p);
+
+bool vigil_pub_connected(const struct vigil_pub *p);
+
+/* Queue the XADD of one flow record. */
+void vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r);
+
+/* Queue "HSET key f1 v1 f2 v2 ..." (n pairs). */
+void vigil_pub_hset(struct vigil_pub *p, const char *key, unsigned n,
+		    const char *const *fields, const char *const *values);
+
+/* Write everything queued and read the replies. */
+void vigil_pub_flush(struct vigil_pub *p);
+
+/* Counters of the connection: reconnects, errors. */
+uint64_t vigil_pub_reconnects(const struct vigil_pub *p);
+uint64_t vigil_pub_errors(const struct vigil_pub *p);
+
+/*
+ * Helpers, exposed for tests and other writers.
+ */
+
+/* Community ID v1 (seed 0) of a record: "1:<base64 sha1>". */
+void vigil_community_id(const struct vigil_flow_rec *r, char *out,
+			size_t len);
+
+/* Deterministic flow uid: "C" + 17 base62 chars from sensor, key, ts. */
+void vigil_flow_uid(const char *sensor, const struct vigil_flow_rec *r,
+		    char *out, size_t len);
+
+/* "tcp", "udp", "icmp" or the protocol number. */
+const char *vigil_proto_name(uint8_t proto, char *buf, size_t len);
+
+/* Epoch microseconds as "1767225600.123456". */
+void vigil_fmt_ts(uint64_t us, char *out, size_t len);
+
+/* Field/value pairs of the flow record, in stream order. Returns the number
+ * of pairs written (at most VIGIL_FLOW_FIELDS). Strings point into `buf`. */
+#define VIGIL_FLOW_FIELDS 24
+struct vigil_flow_fmt {
+	const char *field[VIGIL_FLOW_FIELDS];
+	const char *value[VIGIL_FLOW_FIELDS];
+	char buf[1024];
+};
+unsigned vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
+			   struct vigil_flow_fmt *out);
+
+#endif /* VIGIL_PUBLISH_H */

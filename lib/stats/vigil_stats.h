@@ -1,0 +1,96 @@
+/*
+ * vigil counters: defined once, here.
+ *
+ * Every packet the appliance receives ends in exactly one of: a flow update,
+ * or a drop counted under a named reason. The X-macro list below generates
+ * the enum, the names written to Redis (`vigil:stats`), the summary printed
+ * at exit and `vigil --list-counters`, so a counter cannot exist in one place
+ * and be missing in another.
+ *
+ * Threading: one `struct vigil_counters` per lcore (and one for the control
+ * thread). Only the owning thread writes it, with plain increments; readers
+ * (the publisher) load each 64-bit word with a relaxed atomic load and sum.
+ * A snapshot is therefore not a consistent cut across counters, which is fine
+ * for monitoring and exact once the data path has drained.
+ */
+#ifndef VIGIL_STATS_H
+#define VIGIL_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+
+/* X(name, is_drop, help) */
+#define VIGIL_COUNTERS(X)                                                      \
+	X(rx_packets, 0, "packets received from the ports")                   \
+	X(rx_bytes, 0, "bytes received from the ports (as captured)")          \
+	X(dispatched, 0, "packets handed to a worker ring")                   \
+	X(worker_packets, 0, "packets taken by workers and counted in a flow") \
+	X(flows_created, 0, "flows added to a worker's table")                \
+	X(flows_expired, 0, "flows removed (idle, shutdown) and emitted")     \
+	X(flow_events, 0, "flow records handed to the publisher")             \
+	X(backpressure, 0,                                                     \
+	  "loops in which a stage waited for room downstream (replay only)")  \
+	X(records_published, 0, "flow records written to Redis")              \
+	X(drop_ring_full, 1, "packets dropped: worker ring full")             \
+	X(drop_non_ip, 1, "frames dropped: not IPv4/IPv6 (ARP, LLDP, ...)")   \
+	X(drop_truncated, 1, "packets dropped: shorter than their headers")   \
+	X(drop_bad_l2, 1, "frames dropped: too many VLAN tags")               \
+	X(drop_bad_ipv4, 1,                                                    \
+	  "packets dropped: bad IPv4 header (version, IHL, total length)")    \
+	X(drop_bad_ipv6, 1, "packets dropped: bad IPv6 header")               \
+	X(drop_bad_l4, 1, "packets dropped: bad TCP/UDP/ICMP header")         \
+	X(drop_fragment, 1,                                                    \
+	  "packets dropped: non-first IP fragment (no ports to key it)")      \
+	X(drop_flow_table_full, 1, "packets dropped: flow table full")        \
+	X(drop_event_ring_full, 1,                                             \
+	  "flow records dropped: publisher ring full")                        \
+	X(drop_records_undelivered, 1,                                         \
+	  "flow records dropped: Redis unreachable or refused them")          \
+	X(drop_shutdown, 1,                                                    \
+	  "packets dropped: still queued when the drain time ran out")
+
+enum vigil_ctr {
+#define X(name, drop, help) VIGIL_CTR_##name,
+	VIGIL_COUNTERS(X)
+#undef X
+	VIGIL_CTR_MAX
+};
+
+struct vigil_counters {
+	uint64_t c[VIGIL_CTR_MAX];
+} __rte_cache_aligned;
+
+/* Name of a counter as written to Redis and printed ("drop_ring_full"). */
+const char *vigil_ctr_name(enum vigil_ctr id);
+/* One-line description of a counter. */
+const char *vigil_ctr_help(enum vigil_ctr id);
+/* Non-zero when the counter counts packets or records that were lost. */
+int vigil_ctr_is_drop(enum vigil_ctr id);
+
+/* Owner-only increment (the packet path). */
+static inline void
+vigil_ctr_add(struct vigil_counters *s, enum vigil_ctr id, uint64_t n)
+{
+	s->c[id] += n;
+}
+
+/* Any-thread read of one counter. */
+static inline uint64_t
+vigil_ctr_read(const struct vigil_counters *s, enum vigil_ctr id)
+{
+	return __atomic_load_n(&s->c[id], __ATOMIC_RELAXED);
+}
+
+/* Any-thread: out[i] += s->c[i] for every counter. */
+void vigil_counters_accumulate(uint64_t out[VIGIL_CTR_MAX],
+			       const struct vigil_counters *s);
+
+/* Sum of all drop counters in a snapshot. */
+uint64_t vigil_counters_drops(const uint64_t snap[VIGIL_CTR_MAX]);
+
+/* Print "name help" for every counter, one per line. */
+void vigil_counters_list(FILE *out);
+
+#endif /* VIGIL_STATS_H */
