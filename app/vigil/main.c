@@ -272,8 +272,12 @@ build_eal_args(const struct vigil_app *app, const char *prog,
 			rc |= av_add(a, c->ports[i].device);
 		}
 	}
-	if (app->replay && !user_has(o, pci_opts))
-		rc |= av_add(a, "--no-pci");
+	bool any_pci = false;
+
+	for (uint32_t i = 0; i < c->nports; i++)
+		any_pci |= !is_vdev(c->ports[i].device);
+	if (!any_pci && !user_has(o, pci_opts))
+		rc |= av_add(a, "--no-pci"); /* nothing to probe */
 	/* A replay leaves no runtime files behind and does not collide with
 	 * a live instance. --in-memory needs hugepages (--no-huge implies
 	 * legacy memory); --no-shconf is its equivalent without them. */

@@ -145,7 +145,9 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 	}
 	/* Deal the (port, queue) pairs round-robin to the RX lcores. */
 	for (uint16_t p = 0; p < app->nports; p++) {
-		bool pcap = is_pcap_port(app->port_ids[p]);
+		/* Capture time only in a replay: a live run keeps one clock
+		 * (the TSC) for packets and for the idle scan alike. */
+		bool pcap = app->replay && is_pcap_port(app->port_ids[p]);
 
 		for (uint16_t q = 0; q < c->ports[p].queues; q++, qi++) {
 			struct vigil_rx_stage *s = &app->rx[qi % app->nrx];

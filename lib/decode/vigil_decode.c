@@ -160,8 +160,10 @@ canonicalize(struct vigil_pkt_meta *m, const uint8_t *src, const uint8_t *dst,
 	}
 }
 
+/* `avail`: contiguous bytes at p; `wire`: bytes of the whole packet from p. */
 static int
-decode_ipv4(const uint8_t *p, uint32_t avail, struct vigil_pkt_meta *m)
+decode_ipv4(const uint8_t *p, uint32_t avail, uint32_t wire,
+	    struct vigil_pkt_meta *m)
 {
 	uint32_t ihl, tot;
 	uint16_t frag, sport, dport;
@@ -173,6 +175,12 @@ decode_ipv4(const uint8_t *p, uint32_t avail, struct vigil_pkt_meta *m)
 		return VIGIL_CTR_drop_bad_ipv4;
 	ihl = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = rd16(p + 2);
+	if (tot == 0 && wire >= ihl) {
+		/* Captured before segmentation offload filled it in: the
+		 * packet is as long as the frame says (what tshark does). */
+		tot = wire > 0xffff ? 0xffff : wire;
+		m->notes |= VIGIL_NOTE_IP_LEN_ZERO;
+	}
 	if (ihl < 20 || tot < ihl)
 		return VIGIL_CTR_drop_bad_ipv4;
 	if (avail < ihl)
@@ -250,12 +258,20 @@ decode_ipv6(const uint8_t *p, uint32_t avail, struct vigil_pkt_meta *m)
 int
 vigil_decode(const uint8_t *frame, uint32_t caplen, struct vigil_pkt_meta *m)
 {
+	return vigil_decode_len(frame, caplen, caplen, m);
+}
+
+int
+vigil_decode_len(const uint8_t *frame, uint32_t caplen, uint32_t framelen,
+		 struct vigil_pkt_meta *m)
+{
 	uint32_t off = ETH_HLEN;
 	uint16_t type;
 
 	memset(&m->key, 0, sizeof(m->key));
-	m->l2_len = caplen;
+	m->l2_len = framelen;
 	m->ip_len = 0;
+	m->notes = 0;
 	m->payload_len = 0;
 	m->dir = 0;
 	m->tcp_flags = 0;
@@ -280,7 +296,7 @@ vigil_decode(const uint8_t *frame, uint32_t caplen, struct vigil_pkt_meta *m)
 	}
 	switch (type) {
 	case ETHERTYPE_IPV4:
-		return decode_ipv4(frame + off, caplen - off, m);
+		return decode_ipv4(frame + off, caplen - off, framelen - off, m);
 	case ETHERTYPE_IPV6:
 		return decode_ipv6(frame + off, caplen - off, m);
 	default:
@@ -296,26 +312,19 @@ int
 vigil_decode_mbuf(const struct rte_mbuf *mb, struct vigil_pkt_meta *m)
 {
 	uint8_t copy[HDR_COPY];
-	const uint8_t *p;
-	uint32_t len = rte_pktmbuf_pkt_len(mb);
-	int rc;
+	const uint8_t *p = rte_pktmbuf_mtod(mb, const uint8_t *);
+	uint32_t len = rte_pktmbuf_pkt_len(mb), first = rte_pktmbuf_data_len(mb);
 
-	if (mb->nb_segs == 1 || rte_pktmbuf_data_len(mb) >= HDR_COPY) {
-		p = rte_pktmbuf_mtod(mb, const uint8_t *);
-		if (mb->nb_segs == 1)
-			return vigil_decode(p, len, m);
-		/* Headers fit in the first segment; lengths come from them. */
-		rc = vigil_decode(p, rte_pktmbuf_data_len(mb), m);
-	} else {
-		uint32_t n = len < HDR_COPY ? len : HDR_COPY;
-
-		p = rte_pktmbuf_read(mb, 0, n, copy);
+	if (mb->nb_segs == 1)
+		return vigil_decode_len(p, len, len, m);
+	if (first < HDR_COPY) {
+		/* Headers may straddle segments: gather them. */
+		first = len < HDR_COPY ? len : HDR_COPY;
+		p = rte_pktmbuf_read(mb, 0, first, copy);
 		if (p == NULL)
 			return VIGIL_CTR_drop_truncated;
-		rc = vigil_decode(p, n, m);
 	}
-	m->l2_len = len;
-	return rc;
+	return vigil_decode_len(p, first, len, m);
 }
 
 uint32_t

@@ -54,7 +54,11 @@ struct vigil_pkt_meta {
 	uint8_t tcp_flags;    /* TCP flags byte, 0 otherwise */
 	uint8_t icmp_type;
 	uint8_t icmp_code;
+	uint8_t notes;	      /* VIGIL_NOTE_* seen while decoding */
 };
+
+/* Oddities that do not stop a packet from being counted. */
+#define VIGIL_NOTE_IP_LEN_ZERO 0x01 /* IPv4 total length 0 (TSO capture) */
 
 #define VIGIL_IPPROTO_ICMP 1
 #define VIGIL_IPPROTO_TCP 6
@@ -76,6 +80,11 @@ struct vigil_pkt_meta {
  */
 int vigil_decode(const uint8_t *frame, uint32_t caplen,
 		 struct vigil_pkt_meta *m);
+
+/* Same, for a frame of which only the first `caplen` of `framelen` bytes
+ * are contiguous at `frame` (a chained mbuf). */
+int vigil_decode_len(const uint8_t *frame, uint32_t caplen, uint32_t framelen,
+		     struct vigil_pkt_meta *m);
 
 /* Same for an mbuf (headers read across segments if they must be). */
 int vigil_decode_mbuf(const struct rte_mbuf *mb, struct vigil_pkt_meta *m);

@@ -33,6 +33,9 @@
 	X(backpressure, 0,                                                     \
 	  "loops in which a stage waited for room downstream (replay only)")  \
 	X(records_published, 0, "flow records written to Redis")              \
+	X(ipv4_len_zero, 0,                                                    \
+	  "IPv4 packets with total length 0 (captured before TSO); "          \
+	  "length taken from the frame")                                      \
 	X(drop_ring_full, 1, "packets dropped: worker ring full")             \
 	X(drop_non_ip, 1, "frames dropped: not IPv4/IPv6 (ARP, LLDP, ...)")   \
 	X(drop_truncated, 1, "packets dropped: shorter than their headers")   \

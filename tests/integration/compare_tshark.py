@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Compare vigil's flow records with tshark's view of the same capture.
+
+tshark decides what a conversation is (its tcp.stream / udp.stream index;
+ICMP and other protocols by address pair) and which frames belong to it;
+this script only adds up tshark's per-frame lengths per conversation and
+direction, and compares them with vigil's records: the set of flows, and
+for each flow the packets and frame bytes from the originator and from the
+responder. It also checks tshark's own conversation table (-z conv) for the
+frame counts.
+
+usage: compare_tshark.py CAPTURE RECORDS.jsonl [--report]
+RECORDS.jsonl is `vigilctl flows --json --limit 0` output.
+Exit 0 when every flow agrees (or with --report, always), 1 otherwise.
+"""
+import ipaddress
+import json
+import re
+import subprocess
+import sys
+from collections import defaultdict
+
+FIELDS = ["frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+          "ip.proto", "ipv6.nxt", "tcp.stream", "udp.stream",
+          "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+          "icmp.type", "icmpv6.type"]
+
+
+def norm(addr):
+    return str(ipaddress.ip_address(addr))
+
+
+def first(v):
+    return v.split(",")[0] if v else ""
+
+
+def tshark_flows(capture):
+    cmd = ["tshark", "-n", "-r", capture, "-T", "fields",
+           "-E", "separator=\t", "-E", "occurrence=f"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, check=True, capture_output=True,
+                         text=True).stdout
+    flows = {}
+    for line in out.splitlines():
+        v = dict(zip(FIELDS, [first(x) for x in line.split("\t")]))
+        src = v["ip.src"] or v["ipv6.src"]
+        dst = v["ip.dst"] or v["ipv6.dst"]
+        if not src:
+            continue  # not IP: vigil counts it in drop_non_ip
+        src, dst = norm(src), norm(dst)
+        if v["icmp.type"] or v["icmpv6.type"]:
+            proto, sp, dp = "icmp", None, None
+        elif v["tcp.stream"]:
+            proto, sp, dp = "tcp", int(v["tcp.srcport"]), int(v["tcp.dstport"])
+        elif v["udp.stream"]:
+            proto, sp, dp = "udp", int(v["udp.srcport"]), int(v["udp.dstport"])
+        else:
+            proto, sp, dp = v["ip.proto"] or v["ipv6.nxt"], None, None
+        key = (proto, frozenset([(src, sp), (dst, dp)]))
+        fl = flows.setdefault(key, {"first": (src, sp),
+                                    "pkts": defaultdict(int),
+                                    "bytes": defaultdict(int)})
+        fl["pkts"][(src, sp)] += 1
+        fl["bytes"][(src, sp)] += int(v["frame.len"])
+    return flows
+
+
+def vigil_flows(path):
+    flows = {}
+    dups = 0
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            proto = r["proto"]
+            o, p = norm(r["orig_h"]), norm(r["resp_h"])
+            if proto in ("tcp", "udp"):
+                oe, re_ = (o, int(r["orig_p"])), (p, int(r["resp_p"]))
+            else:
+                oe, re_ = (o, None), (p, None)
+            key = (proto, frozenset([oe, re_]))
+            if key in flows:
+                dups += 1
+                prev = flows[key]
+                prev["recs"] += 1
+                for side, pk, by in ((oe, "orig_pkts", "orig_l2_bytes"),
+                                     (re_, "resp_pkts", "resp_l2_bytes")):
+                    prev["pkts"][side] += int(r[pk])
+                    prev["bytes"][side] += int(r[by])
+                continue
+            flows[key] = {"orig": oe, "recs": 1,
+                          "pkts": defaultdict(int, {oe: int(r["orig_pkts"]),
+                                                    re_: int(r["resp_pkts"])}),
+                          "bytes": defaultdict(int,
+                                               {oe: int(r["orig_l2_bytes"]),
+                                                re_: int(r["resp_l2_bytes"])})}
+    return flows, dups
+
+
+CONV = re.compile(r"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+\S+\s+\S+\s+(\d+)\s+")
+
+
+def conv_frames(capture):
+    """Total frames per conversation from tshark's -z conv tables."""
+    out = subprocess.run(["tshark", "-n", "-q", "-r", capture,
+                          "-z", "conv,tcp", "-z", "conv,udp"],
+                         check=True, capture_output=True, text=True).stdout
+    totals = []
+    for line in out.splitlines():
+        m = CONV.match(line)
+        if m:
+            totals.append(int(m.group(3)) + int(m.group(4)))
+    return sorted(totals)
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    capture, records = sys.argv[1], sys.argv[2]
+    report = "--report" in sys.argv[3:]
+    ts = tshark_flows(capture)
+    vg, dups = vigil_flows(records)
+    bad = []
+    missing = [k for k in ts if k not in vg]
+    extra = [k for k in vg if k not in ts]
+    same = 0
+    for k in ts.keys() & vg.keys():
+        t, v = ts[k], vg[k]
+        ends = list(k[1]) if len(k[1]) == 2 else list(k[1]) * 2
+        diff = [e for e in ends
+                if t["pkts"][e] != v["pkts"][e] or
+                t["bytes"][e] != v["bytes"][e]]
+        if diff:
+            bad.append((k, {str(e): (t["pkts"][e], t["bytes"][e],
+                                     v["pkts"][e], v["bytes"][e])
+                            for e in ends}))
+        else:
+            same += 1
+    # tshark's own conversation table agrees on frames per TCP/UDP flow.
+    conv = conv_frames(capture)
+    mine = sorted(sum(v["pkts"].values()) for k, v in vg.items()
+                  if k[0] in ("tcp", "udp"))
+    conv_ok = conv == mine
+    print(f"tshark flows {len(ts)}, vigil flows {len(vg)} "
+          f"(records {len(vg) + dups}), identical {same}, "
+          f"differing {len(bad)}, only in tshark {len(missing)}, "
+          f"only in vigil {len(extra)}, "
+          f"conv table frames {'agree' if conv_ok else 'DISAGREE'}")
+    for k, d in bad[:10]:
+        print("  differs:", k[0], sorted(map(str, k[1])),
+              "(tshark pkts, bytes, vigil pkts, bytes):", d)
+    for k in missing[:10]:
+        print("  only in tshark:", k[0], sorted(map(str, k[1])))
+    for k in extra[:10]:
+        print("  only in vigil:", k[0], sorted(map(str, k[1])))
+    if report:
+        return 0
+    return 0 if not bad and not missing and not extra and conv_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
