@@ -140,6 +140,7 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 			s->out[j] = r;
 			app->w[j].in[i] = r;
 			app->w[j].in_done[i] = &s->done;
+			app->w[j].in_last_ts[i] = &s->last_ts_us;
 		}
 		app->lcores[lc].rx[app->lcores[lc].nrx++] = s;
 	}

@@ -64,6 +64,7 @@ struct vigil_rx_stage {
 	/* RX-lcore-private state. */
 	uint16_t npend[VIGIL_RX_MAX_WORKERS];
 	struct rte_mbuf **pend; /* [nworkers][burst] */
+	uint64_t last_ts_us;	/* newest packet time seen; final at done */
 	volatile int done;
 } __rte_cache_aligned;
 

@@ -309,15 +309,19 @@ scan(struct vigil_worker *w, bool all)
 
 		if (!f->in_use)
 			continue;
-		if (!all && w->now_us <= f->last_us + w->idle_us[f->proto])
+		bool idle = w->now_us > f->last_us + w->idle_us[f->proto];
+
+		if (!all && !idle)
 			continue;
 		if (rte_hash_get_key_with_position(w->table, (int32_t)p,
 						   &key) != 0) {
 			f->in_use = 0; /* cannot happen: table and array agree */
 			continue;
 		}
+		/* Idle by packet time is idle, whoever found it first: the
+		 * records do not depend on how far the scan had got. */
 		emit(w, (int32_t)p, key,
-		     all ? VIGIL_END_SHUTDOWN : VIGIL_END_IDLE, true);
+		     idle ? VIGIL_END_IDLE : VIGIL_END_SHUTDOWN, true);
 	}
 	w->cursor = end == w->max_flows ? 0 : end;
 }
@@ -368,6 +372,11 @@ vigil_worker_step(struct vigil_worker *w)
 		if (take_burst(w) == 0 && inputs_closed(w)) {
 			w->state = VIGIL_W_DRAIN;
 			w->cursor = 0;
+			for (unsigned i = 0; i < w->nin; i++)
+				if (w->in_last_ts[i] != NULL &&
+				    *w->in_last_ts[i] > w->now_us &&
+				    !w->live_clock)
+					w->now_us = *w->in_last_ts[i];
 			break;
 		}
 		scan(w, false);

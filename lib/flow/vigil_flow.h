@@ -97,6 +97,10 @@ struct vigil_worker {
 	unsigned nin;
 	struct rte_ring *in[VIGIL_MAX_RX];
 	const volatile int *in_done[VIGIL_MAX_RX]; /* RX stages' done flags */
+	/* RX stages' newest packet time, read once they are done: the drain
+	 * judges idleness by the end of the whole input, not by the last
+	 * packet this worker happened to get. */
+	const uint64_t *in_last_ts[VIGIL_MAX_RX];
 	struct rte_ring *events;
 	struct rte_hash *table;
 	struct vigil_flow_entry *flows; /* [max_flows], by key position */

@@ -6,7 +6,7 @@ ICMP and other protocols by address pair) and which frames belong to it;
 this script only adds up tshark's per-frame lengths per conversation and
 direction, and compares them with vigil's records: the set of flows, and
 for each flow the packets and frame bytes from the originator and from the
-responder. It also checks tshark's own conversation table (-z conv) for the
+responder, and the outer VLAN id. It also checks tshark's own conversation table (-z conv) for the
 frame counts.
 
 usage: compare_tshark.py CAPTURE RECORDS.jsonl [--report]
@@ -23,7 +23,7 @@ from collections import defaultdict
 FIELDS = ["frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
           "ip.proto", "ipv6.nxt", "tcp.stream", "udp.stream",
           "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
-          "icmp.type", "icmpv6.type"]
+          "icmp.type", "icmpv6.type", "vlan.id"]
 
 
 def norm(addr):
@@ -59,6 +59,7 @@ def tshark_flows(capture):
             proto, sp, dp = v["ip.proto"] or v["ipv6.nxt"], None, None
         key = (proto, frozenset([(src, sp), (dst, dp)]))
         fl = flows.setdefault(key, {"first": (src, sp),
+                                    "vlan": int(v["vlan.id"] or 0),
                                     "pkts": defaultdict(int),
                                     "bytes": defaultdict(int)})
         fl["pkts"][(src, sp)] += 1
@@ -89,6 +90,7 @@ def vigil_flows(path):
                     prev["bytes"][side] += int(r[by])
                 continue
             flows[key] = {"orig": oe, "recs": 1,
+                          "vlan": int(r.get("vlan", 0)),
                           "pkts": defaultdict(int, {oe: int(r["orig_pkts"]),
                                                     re_: int(r["resp_pkts"])}),
                           "bytes": defaultdict(int,
@@ -131,10 +133,10 @@ def main():
         diff = [e for e in ends
                 if t["pkts"][e] != v["pkts"][e] or
                 t["bytes"][e] != v["bytes"][e]]
-        if diff:
+        if diff or t["vlan"] != v["vlan"]:
             bad.append((k, {str(e): (t["pkts"][e], t["bytes"][e],
                                      v["pkts"][e], v["bytes"][e])
-                            for e in ends}))
+                            for e in ends} | {"vlan": (t["vlan"], v["vlan"])}))
         else:
             same += 1
     # tshark's own conversation table agrees on frames per TCP/UDP flow.
