@@ -63,6 +63,8 @@ static const struct conf_row settings[] = {
 	  "flows per worker table"),
 	U("flow.expiry_step", expiry_step, 1, 65536, 64,
 	  "table slots a worker checks for idle flows per loop"),
+	U("flow.scan_period_ms", scan_period_ms, 10, 600000, 1000,
+	  "time for the idle scan to cover a whole table"),
 	U("flow.tcp_idle_s", tcp_idle_s, 1, 86400, 300,
 	  "TCP idle timeout, seconds"),
 	U("flow.udp_idle_s", udp_idle_s, 1, 86400, 60,

@@ -57,6 +57,7 @@ struct vigil_conf {
 
 	uint32_t max_flows; /* per worker */
 	uint32_t expiry_step;
+	uint32_t scan_period_ms;
 	uint32_t tcp_idle_s;
 	uint32_t udp_idle_s;
 	uint32_t icmp_idle_s;

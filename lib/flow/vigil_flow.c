@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -159,6 +160,13 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 	w->burst = conf->burst;
 	w->expiry_step = conf->expiry_step;
 	w->state = VIGIL_W_RUN;
+	{
+		uint64_t steps = (conf->max_flows + conf->expiry_step - 1) /
+				 conf->expiry_step;
+
+		w->scan_gap_tsc = rte_get_tsc_hz() / 1000u *
+				  conf->scan_period_ms / steps;
+	}
 	for (unsigned p = 0; p < 256; p++)
 		w->idle_us[p] = vigil_conf_idle_us(conf, (uint8_t)p);
 
@@ -379,7 +387,10 @@ vigil_worker_step(struct vigil_worker *w)
 					w->now_us = *w->in_last_ts[i];
 			break;
 		}
-		scan(w, false);
+		if (rte_get_tsc_cycles() >= w->next_scan_tsc) {
+			w->next_scan_tsc = rte_get_tsc_cycles() + w->scan_gap_tsc;
+			scan(w, false);
+		}
 		break;
 	case VIGIL_W_DRAIN:
 		scan(w, true);

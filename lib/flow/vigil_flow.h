@@ -13,6 +13,10 @@
  * timeout is finished and a new one started, whatever the scan did, so the
  * records of a replay do not depend on how fast it ran. The scan uses the
  * newest packet time the worker has seen (replay) or the TSC clock (live).
+ * The scan is paced on the TSC to cover the table once per
+ * flow.scan_period_ms rather than on every loop: a busy worker then spends
+ * its cycles on packets, and an idle flow is reported at most one period
+ * after its timeout.
  *
  * Flow control: with `backpressure` set (replay), a worker whose record ring
  * is full stops taking packets until it has room, so nothing is lost and
@@ -107,6 +111,8 @@ struct vigil_worker {
 	uint32_t max_flows;
 	uint32_t burst;
 	uint32_t expiry_step;
+	uint64_t scan_gap_tsc; /* TSC cycles between two scan steps */
+	uint64_t next_scan_tsc;
 	uint64_t idle_us[256]; /* by IP protocol */
 	bool backpressure;
 	bool live_clock;
