@@ -49,7 +49,8 @@ struct vigil_pkt_meta {
 	uint32_t l2_len;      /* frame length as captured */
 	uint32_t ip_len;      /* IP length from the header(s) */
 	uint32_t payload_len; /* transport payload length */
-	uint32_t rx_hash;     /* symmetric hash, chooses the worker */
+	uint32_t rx_hash;     /* vigil_key_hash(&key): picks the worker and is
+			       * the worker's rte_hash signature */
 	uint8_t dir;	      /* 0: the sender is key side 0; 1: side 1 */
 	uint8_t tcp_flags;    /* TCP flags byte, 0 otherwise */
 	uint8_t icmp_type;
@@ -75,8 +76,9 @@ struct vigil_pkt_meta {
 #define VIGIL_DECODE_OK 0
 
 /*
- * Decode `caplen` bytes of one frame. Fills everything in `m` but ts_us and
- * rx_hash. Returns VIGIL_DECODE_OK or the drop counter naming the reason.
+ * Decode `caplen` bytes of one frame. Fills everything in `m` but ts_us
+ * (rx_hash is vigil_key_hash(&m->key)). Returns VIGIL_DECODE_OK or the
+ * drop counter naming the reason.
  */
 int vigil_decode(const uint8_t *frame, uint32_t caplen,
 		 struct vigil_pkt_meta *m);
@@ -97,7 +99,10 @@ vigil_pkt_meta(struct rte_mbuf *m)
 	return (struct vigil_pkt_meta *)rte_mbuf_to_priv(m);
 }
 
-/* Symmetric hash of the key (same for both directions by construction). */
+/* Symmetric hash of the key (same for both directions by construction):
+ * rte_hash_crc with this seed, so that a worker's rte_hash, created with
+ * the same function and seed, can take it as the precomputed signature. */
+#define VIGIL_KEY_HASH_SEED 0x9e3779b9u
 uint32_t vigil_key_hash(const struct vigil_flow_key *k);
 
 /* The counterpart of an ICMP/ICMPv6 request/reply type, or -1. */

@@ -106,7 +106,6 @@ classify(struct vigil_rx_stage *s, const struct vigil_rxq *q,
 			vigil_ctr_add(s->ctr, VIGIL_CTR_ipv4_len_zero, 1);
 		if (meta->ts_us > s->last_ts_us)
 			s->last_ts_us = meta->ts_us;
-		meta->rx_hash = vigil_key_hash(&meta->key);
 		w = vigil_rx_pick_worker(meta->rx_hash, s->nworkers);
 		s->pend[(size_t)w * s->burst + s->npend[w]++] = m;
 	}

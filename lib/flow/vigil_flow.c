@@ -17,6 +17,7 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -148,8 +149,9 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 	struct rte_hash_parameters hp = {
 		.entries = conf->max_flows,
 		.key_len = sizeof(struct vigil_flow_key),
-		.hash_func = NULL, /* rte_hash_crc, the DPDK default */
-		.hash_func_init_val = 0,
+		/* The RX stage's hash, so its value is the signature. */
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = VIGIL_KEY_HASH_SEED,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
@@ -264,11 +266,16 @@ static void
 handle_packets(struct vigil_worker *w, struct rte_mbuf **pkts, unsigned n)
 {
 	const void *keys[LOOKUP_CHUNK];
+	hash_sig_t sig[LOOKUP_CHUNK];
 	int32_t pos[LOOKUP_CHUNK];
 
-	for (unsigned i = 0; i < n; i++)
-		keys[i] = &vigil_pkt_meta(pkts[i])->key;
-	rte_hash_lookup_bulk(w->table, keys, n, pos);
+	for (unsigned i = 0; i < n; i++) {
+		const struct vigil_pkt_meta *m = vigil_pkt_meta(pkts[i]);
+
+		keys[i] = &m->key;
+		sig[i] = m->rx_hash;
+	}
+	rte_hash_lookup_with_hash_bulk(w->table, keys, sig, n, pos);
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct vigil_pkt_meta *m = vigil_pkt_meta(pkts[i]);
@@ -278,7 +285,8 @@ handle_packets(struct vigil_worker *w, struct rte_mbuf **pkts, unsigned n)
 		if (m->ts_us > w->now_us)
 			w->now_us = m->ts_us;
 		if (p < 0) {
-			p = rte_hash_add_key(w->table, &m->key);
+			p = rte_hash_add_key_with_hash(w->table, &m->key,
+						       m->rx_hash);
 			if (p < 0) {
 				vigil_ctr_add(w->ctr,
 					      VIGIL_CTR_drop_flow_table_full, 1);

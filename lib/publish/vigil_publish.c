@@ -481,8 +481,9 @@ vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
 	FIELD("resp_ip_bytes", put(out, &used, "%" PRIu64, f->ip_bytes[1]));
 	FIELD("resp_l2_bytes", put(out, &used, "%" PRIu64, f->l2_bytes[1]));
 	FIELD("conn_state", vigil_conn_state(r));
-	FIELD("history", put(out, &used, "%.*s", (int)f->hist_len,
-			     f->history));
+	if (f->hist_len > 0)
+		FIELD("history", put(out, &used, "%.*s", (int)f->hist_len,
+				     f->history));
 	if (r->key.vlan != 0)
 		FIELD("vlan", put(out, &used, "%u", r->key.vlan));
 	FIELD("end_reason",
