@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -501,6 +502,7 @@ vigil_conf_load(struct vigil_conf *c, const char *path, char *err,
 		size_t errlen)
 {
 	config_t cfg;
+	struct stat st = { 0 };
 	FILE *f;
 	int rc;
 
@@ -508,6 +510,15 @@ vigil_conf_load(struct vigil_conf *c, const char *path, char *err,
 	if (f == NULL) {
 		set_err(err, errlen, "%s: cannot open config file: %s", path,
 			strerror(errno));
+		return -1;
+	}
+	/* libconfig's scanner exits the process on a read error (a
+	 * directory, say): only hand it regular files. */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: cannot read config file: %s", path,
+			S_ISDIR(st.st_mode) ? "is a directory"
+					    : "not a regular file");
+		fclose(f);
 		return -1;
 	}
 	config_init(&cfg);
@@ -630,6 +641,12 @@ vigil_conf_set_redis(struct vigil_conf *c, const char *hostport, char *err,
 		}
 		hlen = (size_t)(colon - hostport);
 	}
+	for (const char *d = colon + 1; *d; d++)
+		if (*d < '0' || *d > '9') {
+			set_err(err, errlen, "--redis %s: port must be 1..65535",
+				hostport);
+			return -1;
+		}
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port == 0 ||

@@ -30,6 +30,7 @@
 #define IPPROTO_V6_AH 51
 #define IPPROTO_V6_ICMP 58
 #define IPPROTO_V6_DSTOPTS 60
+#define IPPROTO_V4_SCTP 132
 
 static inline uint16_t
 rd16(const uint8_t *p)
@@ -82,9 +83,12 @@ decode_l4(const uint8_t *p, uint32_t avail, uint32_t l4len,
 	case IPPROTO_V4_TCP: {
 		uint32_t hl;
 
-		if (avail < 20 || l4len < 20)
-			return avail < 20 ? VIGIL_CTR_drop_truncated
-					  : VIGIL_CTR_drop_bad_l4;
+		/* The IP header says too short: malformed. Captured too
+		 * short: truncated. (avail <= l4len, so test l4len first.) */
+		if (l4len < 20)
+			return VIGIL_CTR_drop_bad_l4;
+		if (avail < 20)
+			return VIGIL_CTR_drop_truncated;
 		hl = (uint32_t)(p[12] >> 4) * 4;
 		if (hl < 20 || hl > l4len)
 			return VIGIL_CTR_drop_bad_l4;
@@ -97,9 +101,10 @@ decode_l4(const uint8_t *p, uint32_t avail, uint32_t l4len,
 	case IPPROTO_V4_UDP: {
 		uint32_t ulen;
 
-		if (avail < 8 || l4len < 8)
-			return avail < 8 ? VIGIL_CTR_drop_truncated
-					 : VIGIL_CTR_drop_bad_l4;
+		if (l4len < 8)
+			return VIGIL_CTR_drop_bad_l4;
+		if (avail < 8)
+			return VIGIL_CTR_drop_truncated;
 		ulen = rd16(p + 4);
 		/* A zero length is legal for IPv6 jumbograms only; trust IP. */
 		if (ulen == 0)
@@ -118,9 +123,10 @@ decode_l4(const uint8_t *p, uint32_t avail, uint32_t l4len,
 		if ((m->key.proto == IPPROTO_V4_ICMP) !=
 		    (m->key.family == VIGIL_AF_INET))
 			goto other; /* ICMPv4 in IPv6 or the reverse: opaque */
-		if (avail < 4 || l4len < 4)
-			return avail < 4 ? VIGIL_CTR_drop_truncated
-					 : VIGIL_CTR_drop_bad_l4;
+		if (l4len < 4)
+			return VIGIL_CTR_drop_bad_l4;
+		if (avail < 4)
+			return VIGIL_CTR_drop_truncated;
 		m->icmp_type = p[0];
 		m->icmp_code = p[1];
 		m->payload_len = l4len - 4;
@@ -129,6 +135,16 @@ decode_l4(const uint8_t *p, uint32_t avail, uint32_t l4len,
 		*dport = cp >= 0 ? (uint16_t)cp : p[1];
 		return VIGIL_DECODE_OK;
 	}
+	case IPPROTO_V4_SCTP:
+		/* Common header: ports, verification tag, checksum. */
+		if (l4len < 12)
+			return VIGIL_CTR_drop_bad_l4;
+		if (avail < 12)
+			return VIGIL_CTR_drop_truncated;
+		*sport = rd16(p);
+		*dport = rd16(p + 2);
+		m->payload_len = l4len - 12;
+		return VIGIL_DECODE_OK;
 	default:
 	other:
 		*sport = 0;

@@ -2,7 +2,7 @@
  * vigil decode: L2..L4 headers of one frame into a flow key.
  *
  * Input is the bytes of a frame as captured (Ethernet, up to two 802.1Q /
- * 802.1ad tags, IPv4 or IPv6 with extension headers, TCP, UDP, ICMP,
+ * 802.1ad tags, IPv4 or IPv6 with extension headers, TCP, UDP, SCTP, ICMP,
  * ICMPv6; other IP protocols are keyed by addresses and protocol). Output is
  * a `struct vigil_pkt_meta`: the canonical, direction-free flow key, which
  * side sent the packet, and the lengths and flags the flow table counts.

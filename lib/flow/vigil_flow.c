@@ -105,8 +105,12 @@ vigil_conn_state(const struct vigil_flow_rec *r)
 	int rH = SEEN(r, 1, VIGIL_H_SYNACK), rF = SEEN(r, 1, VIGIL_H_FIN),
 	    rR = SEEN(r, 1, VIGIL_H_RST);
 
-	if (r->key.proto != VIGIL_IPPROTO_TCP)
+	/* Zeek: UDP is S0 without a reply and SF with one; every other
+	 * protocol but TCP is OTH. */
+	if (r->key.proto == VIGIL_IPPROTO_UDP)
 		return r->f.pkts[1] > 0 ? "SF" : "S0";
+	if (r->key.proto != VIGIL_IPPROTO_TCP)
+		return "OTH";
 	if (rH) {
 		if (!oS) {
 			/* Only the responder's half of a handshake seen. */
@@ -277,6 +281,8 @@ handle_packets(struct vigil_worker *w, struct rte_mbuf **pkts, unsigned n)
 	}
 	rte_hash_lookup_with_hash_bulk(w->table, keys, sig, n, pos);
 
+	unsigned counted = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		const struct vigil_pkt_meta *m = vigil_pkt_meta(pkts[i]);
 		struct vigil_flow_entry *f;
@@ -307,8 +313,9 @@ handle_packets(struct vigil_worker *w, struct rte_mbuf **pkts, unsigned n)
 			vigil_ctr_add(w->ctr, VIGIL_CTR_flows_created, 1);
 		}
 		vigil_flow_update(f, m);
+		counted++;
 	}
-	vigil_ctr_add(w->ctr, VIGIL_CTR_worker_packets, n);
+	vigil_ctr_add(w->ctr, VIGIL_CTR_worker_packets, counted);
 }
 
 /* Check up to `expiry_step` slots; `all` expires whatever is there. */
