@@ -36,6 +36,7 @@
 	X(ipv4_len_zero, 0,                                                    \
 	  "IPv4 packets with total length 0 (captured before TSO); "          \
 	  "length taken from the frame")                                      \
+	/* decode counters: begin (lib/decode, lib/dispatch) */               \
 	X(drop_ring_full, 1, "packets dropped: worker ring full")             \
 	X(drop_non_ip, 1, "frames dropped: not IPv4/IPv6 (ARP, LLDP, ...)")   \
 	X(drop_truncated, 1, "packets dropped: shorter than their headers")   \
@@ -46,9 +47,11 @@
 	X(drop_bad_l4, 1, "packets dropped: bad TCP/UDP/ICMP header")         \
 	X(drop_fragment, 1,                                                    \
 	  "packets dropped: non-first IP fragment (no ports to key it)")      \
+	/* decode counters: end; flow counters: begin (lib/flow) */          \
 	X(drop_flow_table_full, 1, "packets dropped: flow table full")        \
 	X(drop_event_ring_full, 1,                                             \
 	  "flow records dropped: publisher ring full")                        \
+	/* flow counters: end; publish counters: begin */                   \
 	X(drop_records_undelivered, 1,                                         \
 	  "flow records dropped: Redis unreachable or refused them")          \
 	X(drop_shutdown, 1,                                                    \
