@@ -113,6 +113,11 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 		if (vigil_rx_init(s, i, c->burst, app->nworkers, socket, err,
 				  errlen) != 0)
 			return -1;
+		s->dec.decap = c->decap != 0;
+		s->dec.geneve_port = (uint16_t)c->geneve_port;
+		s->dec.n_vxlan = (uint8_t)c->n_vxlan_ports;
+		for (unsigned k = 0; k < c->n_vxlan_ports; k++)
+			s->dec.vxlan_ports[k] = (uint16_t)c->vxlan_ports[k];
 		s->lcore = lc;
 		s->ctr = &app->ctr[lc];
 		s->backpressure = app->replay;
@@ -152,7 +157,14 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 
 		for (uint16_t q = 0; q < c->ports[p].queues; q++, qi++) {
 			struct vigil_rx_stage *s = &app->rx[qi % app->nrx];
+			/* What the queue delivers: a capture file's own link
+			 * type (net_pcap does not pass it on), else
+			 * Ethernet. */
+			int lt = vigil_device_linktype(c->ports[p].device, q,
+						       err, errlen);
 
+			if (lt < 0)
+				return -1;
 			if (s->nq == VIGIL_RX_MAX_QUEUES) {
 				snprintf(err, errlen,
 					 "too many queues for %u RX lcores",
@@ -162,6 +174,7 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 			s->q[s->nq].port = app->port_ids[p];
 			s->q[s->nq].queue = q;
 			s->q[s->nq].pcap_ts = pcap;
+			s->q[s->nq].linktype = lt;
 			s->nq++;
 		}
 	}

@@ -2,6 +2,9 @@
  * vigil ports: the capture check before a replay, the packet pool, port
  * configuration and start, and the replay's end-of-input test.
  *
+ * The capture check refuses, before the EAL starts, a capture of a link
+ * type the decoder does not read (vigil_linktype_supported).
+ *
  * A replay knows how many packets its capture holds (counted here with
  * libpcap before the EAL starts), so the end of the input is exact: the
  * port has delivered, or failed to deliver (no mbuf, read error), that many
@@ -46,13 +49,17 @@ vigil_capture_inspect(const char *path, struct vigil_capture *cap, char *err,
 			 path, ebuf);
 		return -1;
 	}
+	/* net_pcap hands the frames over as they are in the file, without
+	 * their link type: the RX stage reads it from the file again
+	 * (vigil_device_linktype) and decodes accordingly. */
 	dlt = pcap_datalink(p);
-	if (dlt != DLT_EN10MB) {
+	if (!vigil_linktype_supported(dlt)) {
 		const char *name = pcap_datalink_val_to_name(dlt);
 
 		snprintf(err, errlen,
-			 "capture %s has link type %s (%d): this version "
-			 "decodes Ethernet captures only",
+			 "capture %s has link type %s (%d): vigil decodes "
+			 "Ethernet, Linux cooked (SLL, SLL2), raw IP and BSD "
+			 "loopback (NULL, LOOP) captures",
 			 path, name ? name : "unknown", dlt);
 		pcap_close(p);
 		return -1;

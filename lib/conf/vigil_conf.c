@@ -60,14 +60,22 @@ static const struct conf_row settings[] = {
 	  "slots of each RX-lcore-to-worker ring (power of two)"),
 	U("flow.event_ring_size", event_ring_size, 64, 1048576, 16384,
 	  "slots of each worker-to-publisher record ring (power of two)"),
-	U("flow.max_flows", max_flows, 1024, 67108864, 262144,
+	U("flow.max_flows", max_flows, 1024, 16777215, 262144,
 	  "flows per worker table"),
 	U("flow.expiry_step", expiry_step, 1, 65536, 64,
 	  "table slots a worker checks for idle flows per loop"),
-	U("flow.scan_period_ms", scan_period_ms, 10, 600000, 1000,
+	U("flow.scan_period_ms", scan_period_ms, 10, 600000, 5000,
 	  "time for the idle scan to cover a whole table"),
 	U("flow.tcp_idle_s", tcp_idle_s, 1, 86400, 300,
 	  "TCP idle timeout, seconds"),
+	U("flow.tcp_attempt_s", tcp_attempt_s, 1, 86400, 5,
+	  "TCP connection attempt (SYN, no answer) timeout, seconds"),
+	U("flow.tcp_closed_s", tcp_closed_s, 1, 86400, 5,
+	  "TCP timeout after FIN both ways or RST, seconds"),
+	U("flow.active_timeout_s", active_timeout_s, 1, 4000, 3600,
+	  "a longer flow is reported and continues as a new record"),
+	U("flow.max_tunnels", max_tunnels, 16, 65535, 4096,
+	  "tunnel endpoint pairs remembered per worker"),
 	U("flow.udp_idle_s", udp_idle_s, 1, 86400, 60,
 	  "UDP idle timeout, seconds"),
 	U("flow.icmp_idle_s", icmp_idle_s, 1, 86400, 60,
@@ -89,6 +97,10 @@ static const struct conf_row settings[] = {
 	  "timeout of one pipelined round trip"),
 	U("redis.pipeline", redis_pipeline, 1, 65536, 512,
 	  "commands sent before replies are read"),
+	U("decode.geneve_port", geneve_port, 0, 65535, 6081,
+	  "UDP destination port decapsulated as Geneve (0: none)"),
+	U("decode.decap", decap, 0, 1, 1,
+	  "1: decapsulate tunnels and key the inner flow; 0: the outer"),
 	U("stats.interval_ms", stats_interval_ms, 100, 3600000, 1000,
 	  "how often counters are written to Redis"),
 	U("shutdown.drain_timeout_ms", drain_timeout_ms, 100, 600000, 10000,
@@ -96,6 +108,10 @@ static const struct conf_row settings[] = {
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -130,6 +146,9 @@ vigil_conf_defaults(struct vigil_conf *c)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
 		    *p != '_')
 			*p = '_';
+	c->n_vxlan_ports = 2;
+	c->vxlan_ports[0] = 4789;
+	c->vxlan_ports[1] = 8472;
 	c->nrx = 1;
 	c->rx_lcores[0] = 0;
 	c->nworkers = 1;
@@ -182,6 +201,10 @@ get_uint(const config_setting_t *s, const char *file, const char *path,
 	int t = config_setting_type(s);
 	long long v;
 
+	if (t == CONFIG_TYPE_BOOL && min == 0 && max == 1) {
+		*out = (uint32_t)config_setting_get_bool(s);
+		return 0;
+	}
 	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
 		set_err(err, errlen, "%s:%d: %s must be an integer", file,
 			config_setting_source_line(s), path);
@@ -402,6 +425,47 @@ load_ports(const config_setting_t *l, struct vigil_conf *c, const char *file,
 	return 0;
 }
 
+static int
+load_vxlan_ports(const config_setting_t *s, struct vigil_conf *c,
+		 const char *file, char *err, size_t errlen)
+{
+	int line = config_setting_source_line(s), len;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		set_err(err, errlen,
+			"%s:%d: decode.vxlan_ports must be an array of UDP "
+			"ports, e.g. [ 4789, 8472 ]",
+			file, line);
+		return -1;
+	}
+	len = config_setting_length(s);
+	if (len > VIGIL_CONF_MAX_VXLAN_PORTS) {
+		set_err(err, errlen,
+			"%s:%d: decode.vxlan_ports lists %d ports, at most %d",
+			file, line, len, VIGIL_CONF_MAX_VXLAN_PORTS);
+		return -1;
+	}
+	for (int i = 0; i < len; i++) {
+		uint32_t port;
+
+		if (get_uint(config_setting_get_elem(s, i), file,
+			     "decode.vxlan_ports", 1, 65535, &port, err,
+			     errlen) != 0)
+			return -1;
+		for (int j = 0; j < i; j++)
+			if (c->vxlan_ports[j] == port) {
+				set_err(err, errlen,
+					"%s:%d: decode.vxlan_ports lists port "
+					"%u twice",
+					file, line, port);
+				return -1;
+			}
+		c->vxlan_ports[i] = port;
+	}
+	c->n_vxlan_ports = (uint32_t)len;
+	return 0;
+}
+
 static const struct conf_row *
 find_row(const char *path)
 {
@@ -464,6 +528,12 @@ load_tree(config_t *cfg, struct vigil_conf *c, const char *file, char *err,
 
 			snprintf(path, sizeof(path), "%s.%s", name,
 				 config_setting_name(s));
+			if (strcmp(path, "decode.vxlan_ports") == 0) {
+				if (load_vxlan_ports(s, c, file, err, errlen) !=
+				    0)
+					return -1;
+				continue;
+			}
 			r = find_row(path);
 			if (r == NULL) {
 				set_err(err, errlen,
@@ -583,6 +653,14 @@ vigil_conf_check(const struct vigil_conf *c, char *err, size_t errlen)
 			src, c->event_ring_size, c->burst + c->expiry_step);
 		return -1;
 	}
+	for (uint32_t i = 0; i < c->n_vxlan_ports; i++)
+		if (c->geneve_port != 0 && c->vxlan_ports[i] == c->geneve_port) {
+			set_err(err, errlen,
+				"%s: decode.geneve_port = %u is also in "
+				"decode.vxlan_ports",
+				src, c->geneve_port);
+			return -1;
+		}
 	for (uint32_t i = 0; i < c->nports; i++)
 		nq += c->ports[i].queues;
 	if (nq > 0 && nq < c->nrx) {
@@ -716,6 +794,9 @@ vigil_conf_print(const struct vigil_conf *c, FILE *out)
 	fprintf(out, " ]\nlcores.workers              [");
 	for (uint32_t i = 0; i < c->nworkers; i++)
 		fprintf(out, "%s%u", i ? ", " : " ", c->worker_lcores[i]);
+	fprintf(out, " ]\ndecode.vxlan_ports          [");
+	for (uint32_t i = 0; i < c->n_vxlan_ports; i++)
+		fprintf(out, "%s%u", i ? ", " : " ", c->vxlan_ports[i]);
 	fprintf(out, " ]\n");
 	for (uint32_t i = 0; i < c->nports; i++)
 		fprintf(out, "ports[%u]                    %s queues=%u rx_desc=%u\n",

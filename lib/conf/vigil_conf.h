@@ -59,6 +59,10 @@ struct vigil_conf {
 	uint32_t expiry_step;
 	uint32_t scan_period_ms;
 	uint32_t tcp_idle_s;
+	uint32_t tcp_attempt_s;
+	uint32_t tcp_closed_s;
+	uint32_t active_timeout_s;
+	uint32_t max_tunnels;
 	uint32_t udp_idle_s;
 	uint32_t icmp_idle_s;
 	uint32_t other_idle_s;
@@ -71,6 +75,12 @@ struct vigil_conf {
 	uint32_t redis_connect_timeout_ms;
 	uint32_t redis_command_timeout_ms;
 	uint32_t redis_pipeline;
+
+#define VIGIL_CONF_MAX_VXLAN_PORTS 8
+	uint32_t n_vxlan_ports;
+	uint32_t vxlan_ports[VIGIL_CONF_MAX_VXLAN_PORTS];
+	uint32_t geneve_port; /* 0 = no Geneve */
+	uint32_t decap;	      /* 0 or 1 */
 
 	uint32_t stats_interval_ms;
 	uint32_t drain_timeout_ms;

@@ -4,8 +4,10 @@
 #include "vigil_dispatch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
@@ -18,13 +20,25 @@ vigil_rx_init(struct vigil_rx_stage *s, unsigned id, unsigned burst,
 	s->burst = burst;
 	s->nworkers = nworkers;
 	s->ts_offset = -1;
+	vigil_decoder_defaults(&s->dec);
+	for (unsigned i = 0; i < VIGIL_RX_MAX_QUEUES; i++)
+		s->q[i].linktype = VIGIL_DLT_EN10MB;
 	s->pend = rte_zmalloc_socket("vigil_rx_pend",
 				     sizeof(*s->pend) * burst * nworkers,
 				     RTE_CACHE_LINE_SIZE, socket);
-	if (s->pend == NULL) {
-		snprintf(err, errlen, "RX stage %u: out of memory", id);
+	s->frag = rte_malloc_socket("vigil_rx_frag",
+				    vigil_frag_table_size(VIGIL_FRAG_ENTRIES),
+				    RTE_CACHE_LINE_SIZE, socket);
+	if (s->pend == NULL || s->frag == NULL) {
+		snprintf(err, errlen,
+			 "RX stage %u: out of memory (pending packets and "
+			 "a fragment table of %u entries)",
+			 id, VIGIL_FRAG_ENTRIES);
+		vigil_rx_free(s);
 		return -1;
 	}
+	vigil_frag_table_init(s->frag, VIGIL_FRAG_ENTRIES,
+			      VIGIL_FRAG_TIMEOUT_US);
 	return 0;
 }
 
@@ -33,6 +47,71 @@ vigil_rx_free(struct vigil_rx_stage *s)
 {
 	rte_free(s->pend);
 	s->pend = NULL;
+	rte_free(s->frag);
+	s->frag = NULL;
+}
+
+/* The value of the n-th "key=" argument in a device string
+ * ("net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap"), copied to out; false if
+ * there is none. */
+static bool
+device_arg(const char *device, const char *key, unsigned n, char *out,
+	   size_t outlen)
+{
+	size_t klen = strlen(key);
+	const char *p = strchr(device, ',');
+
+	while (p != NULL) {
+		const char *a = p + 1;
+		size_t alen = strcspn(a, ",");
+
+		if (alen > klen && strncmp(a, key, klen) == 0 &&
+		    a[klen] == '=') {
+			if (n == 0) {
+				size_t vlen = alen - klen - 1;
+
+				if (vlen >= outlen)
+					return false;
+				memcpy(out, a + klen + 1, vlen);
+				out[vlen] = '\0';
+				return true;
+			}
+			n--;
+		}
+		p = strchr(a, ',');
+	}
+	return false;
+}
+
+int
+vigil_device_linktype(const char *device, unsigned queue, char *err,
+		      size_t errlen)
+{
+	char path[VIGIL_DEVICE_MAX], ebuf[PCAP_ERRBUF_SIZE] = "";
+	const char *name;
+	pcap_t *p;
+	int dlt;
+
+	if (strncmp(device, "net_pcap", 8) != 0 ||
+	    !device_arg(device, "rx_pcap", queue, path, sizeof(path)))
+		return VIGIL_DLT_EN10MB;
+	p = pcap_open_offline(path, ebuf);
+	if (p == NULL) {
+		snprintf(err, errlen, "port %s: cannot read capture %s: %s",
+			 device, path, ebuf);
+		return -1;
+	}
+	dlt = pcap_datalink(p);
+	pcap_close(p);
+	if (vigil_linktype_supported(dlt))
+		return dlt;
+	name = pcap_datalink_val_to_name(dlt);
+	snprintf(err, errlen,
+		 "capture %s has link type %s (%d): vigil decodes Ethernet, "
+		 "Linux cooked (SLL, SLL2), raw IP and BSD loopback (NULL, "
+		 "LOOP) captures",
+		 path, name ? name : "unknown", dlt);
+	return -1;
 }
 
 /* Try to move worker w's pending packets to its ring. Returns how many are
@@ -73,6 +152,33 @@ push_all(struct vigil_rx_stage *s)
 	return left;
 }
 
+/* Packets decapsulated, by outermost tunnel type. */
+static const enum vigil_ctr tunnel_ctr[VIGIL_TUN_MAX + 1] = {
+	[VIGIL_TUN_NONE] = VIGIL_CTR_rx_packets, /* never used */
+	[VIGIL_TUN_VXLAN] = VIGIL_CTR_tunnel_vxlan,
+	[VIGIL_TUN_GENEVE] = VIGIL_CTR_tunnel_geneve,
+	[VIGIL_TUN_GRE] = VIGIL_CTR_tunnel_gre,
+	[VIGIL_TUN_ERSPAN2] = VIGIL_CTR_tunnel_erspan,
+	[VIGIL_TUN_ERSPAN3] = VIGIL_CTR_tunnel_erspan,
+	[VIGIL_TUN_IPIP] = VIGIL_CTR_tunnel_ipip,
+};
+
+/* The non-drop counters of the oddities a keyed packet carried. */
+static void
+count_notes(struct vigil_rx_stage *s, uint8_t notes)
+{
+	if (notes & VIGIL_NOTE_IP_LEN_ZERO)
+		vigil_ctr_add(s->ctr, VIGIL_CTR_ipv4_len_zero, 1);
+	if (notes & VIGIL_NOTE_TCP_OPTS_BAD)
+		vigil_ctr_add(s->ctr, VIGIL_CTR_tcp_bad_options, 1);
+	if (notes & VIGIL_NOTE_IPV4_OPTS_BAD)
+		vigil_ctr_add(s->ctr, VIGIL_CTR_ipv4_bad_options, 1);
+	if (notes & VIGIL_NOTE_FRAGMENT)
+		vigil_ctr_add(s->ctr, VIGIL_CTR_fragments_matched, 1);
+	if (notes & VIGIL_NOTE_FRAG_EVICT)
+		vigil_ctr_add(s->ctr, VIGIL_CTR_frag_table_full, 1);
+}
+
 static void
 classify(struct vigil_rx_stage *s, const struct vigil_rxq *q,
 	 struct rte_mbuf **pkts, unsigned n)
@@ -84,28 +190,32 @@ classify(struct vigil_rx_stage *s, const struct vigil_rxq *q,
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct vigil_pkt_meta *meta = vigil_pkt_meta(m);
+		uint64_t ts;
 		int rc;
 		unsigned w;
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		bytes += rte_pktmbuf_pkt_len(m);
-		rc = vigil_decode_mbuf(m, meta);
+		/* Time first: the fragment table ages by packet time. */
+		if (q->pcap_ts && s->ts_offset >= 0 && (m->ol_flags & s->ts_flag))
+			ts = *RTE_MBUF_DYNFIELD(m, s->ts_offset, uint64_t *);
+		else
+			ts = now_us ? now_us : vigil_clock_now_us(&s->clock);
+		rc = vigil_decode_mbuf_lt(&s->dec, s->frag, ts, q->linktype, m,
+					  meta);
 		if (unlikely(rc != VIGIL_DECODE_OK)) {
 			vigil_ctr_add(s->ctr, (enum vigil_ctr)rc, 1);
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (q->pcap_ts && s->ts_offset >= 0 && (m->ol_flags & s->ts_flag))
-			meta->ts_us = *RTE_MBUF_DYNFIELD(m, s->ts_offset,
-							 uint64_t *);
-		else
-			meta->ts_us = now_us ? now_us
-					     : vigil_clock_now_us(&s->clock);
-		if (unlikely(meta->notes & VIGIL_NOTE_IP_LEN_ZERO))
-			vigil_ctr_add(s->ctr, VIGIL_CTR_ipv4_len_zero, 1);
-		if (meta->ts_us > s->last_ts_us)
-			s->last_ts_us = meta->ts_us;
+		meta->ts_us = ts;
+		if (unlikely(meta->notes != 0))
+			count_notes(s, meta->notes);
+		if (unlikely(meta->tun.type != VIGIL_TUN_NONE))
+			vigil_ctr_add(s->ctr, tunnel_ctr[meta->tun.type], 1);
+		if (ts > s->last_ts_us)
+			s->last_ts_us = ts;
 		w = vigil_rx_pick_worker(meta->rx_hash, s->nworkers);
 		s->pend[(size_t)w * s->burst + s->npend[w]++] = m;
 	}

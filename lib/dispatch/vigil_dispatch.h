@@ -6,6 +6,13 @@
  * worker) pair. The worker is chosen by a symmetric hash of the flow key, so
  * both directions of a flow meet on one worker.
  *
+ * Each queue has the pcap link type of what it delivers (Ethernet for a
+ * NIC; a net_pcap port reading a file delivers the file's frames as they
+ * are, so the capture's link type, see vigil_device_linktype()). The stage
+ * decodes with its own decoder settings (`dec`, read-only once running)
+ * and its own fragment table, so later IP fragments are keyed like the
+ * first fragment of their datagram (vigil_frag.h).
+ *
  * Packets that cannot be keyed are freed and counted by reason. When a
  * worker ring is full: live (no backpressure) the packets are freed and
  * counted as drop_ring_full and the lcore never waits; replay
@@ -32,6 +39,7 @@
 #include "vigil_clock.h"
 #include "vigil_conf.h"
 #include "vigil_decode.h"
+#include "vigil_frag.h"
 #include "vigil_stats.h"
 
 #define VIGIL_RX_MAX_QUEUES 64
@@ -42,6 +50,7 @@ struct vigil_rxq {
 	uint16_t port;
 	uint16_t queue;
 	bool pcap_ts; /* the PMD writes capture time in microseconds */
+	int linktype; /* VIGIL_DLT_* of the frames (vigil_rx_init: Ethernet) */
 };
 
 struct vigil_rx_stage {
@@ -60,22 +69,37 @@ struct vigil_rx_stage {
 	uint64_t ts_flag;	   /* its ol_flags bit */
 	struct vigil_clock clock;
 	struct vigil_counters *ctr;
+	struct vigil_decoder dec; /* vigil_rx_init: vigil_decoder_defaults() */
 
 	/* RX-lcore-private state. */
 	uint16_t npend[VIGIL_RX_MAX_WORKERS];
 	struct rte_mbuf **pend; /* [nworkers][burst] */
+	struct vigil_frag_table *frag; /* VIGIL_FRAG_ENTRIES entries */
 	uint64_t last_ts_us;	/* newest packet time seen; final at done */
 	volatile int done;
 } __rte_cache_aligned;
 
 /*
  * Prepare a stage (rings are created by the caller and stored in `out`).
- * Allocates the pending arrays. 0, or -1 with a message in err.
+ * Allocates the pending arrays and the fragment table, sets the decoder
+ * defaults and every queue's link type to Ethernet. 0, or -1 with a
+ * message in err.
  */
 int vigil_rx_init(struct vigil_rx_stage *s, unsigned id, unsigned burst,
 		  unsigned nworkers, int socket, char *err, size_t errlen);
 
 void vigil_rx_free(struct vigil_rx_stage *s);
+
+/*
+ * Link type (VIGIL_DLT_*) of what RX queue `queue` of the port configured
+ * as `device` delivers: for a net_pcap vdev reading files (rx_pcap=FILE,
+ * one per queue, in order) the link type of that capture file, read with
+ * libpcap; Ethernet for anything else. -1 with a message naming the device
+ * and the link type when the file cannot be read or its link type is not
+ * one the decoder reads. Control thread, before the lcores start.
+ */
+int vigil_device_linktype(const char *device, unsigned queue, char *err,
+			  size_t errlen);
 
 /*
  * One bounded step: retry pending packets, then (unless stopped or still

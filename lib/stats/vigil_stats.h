@@ -37,18 +37,72 @@
 	  "IPv4 packets with total length 0 (captured before TSO); "          \
 	  "length taken from the frame")                                      \
 	/* decode counters: begin (lib/decode, lib/dispatch) */               \
+	X(tunnel_vxlan, 0,                                                    \
+	  "packets decapsulated from VXLAN (outermost tunnel)")               \
+	X(tunnel_geneve, 0,                                                   \
+	  "packets decapsulated from Geneve (outermost tunnel)")              \
+	X(tunnel_gre, 0, "packets decapsulated from GRE (outermost tunnel)")  \
+	X(tunnel_erspan, 0,                                                   \
+	  "packets decapsulated from ERSPAN type I, II or III "               \
+	  "(outermost tunnel)")                                               \
+	X(tunnel_ipip, 0,                                                     \
+	  "packets decapsulated from IPv4/IPv6-in-IP "                        \
+	  "(outermost tunnel)")                                               \
+	X(fragments_matched, 0,                                               \
+	  "later IP fragments keyed like the first fragment "                 \
+	  "of their datagram")                                                \
+	X(frag_table_full, 0,                                                 \
+	  "first IP fragments that replaced a live entry of "                 \
+	  "the full fragment table")                                          \
+	X(tcp_bad_options, 0,                                                 \
+	  "TCP packets whose option list is malformed "                       \
+	  "(counted in their flow all the same)")                             \
+	X(ipv4_bad_options, 0,                                                \
+	  "IPv4 packets whose option list is malformed "                      \
+	  "(counted in their flow all the same)")                             \
 	X(drop_ring_full, 1, "packets dropped: worker ring full")             \
-	X(drop_non_ip, 1, "frames dropped: not IPv4/IPv6 (ARP, LLDP, ...)")   \
-	X(drop_truncated, 1, "packets dropped: shorter than their headers")   \
-	X(drop_bad_l2, 1, "frames dropped: too many VLAN tags")               \
-	X(drop_bad_ipv4, 1,                                                    \
-	  "packets dropped: bad IPv4 header (version, IHL, total length)")    \
-	X(drop_bad_ipv6, 1, "packets dropped: bad IPv6 header")               \
-	X(drop_bad_l4, 1, "packets dropped: bad TCP/UDP/ICMP header")         \
-	X(drop_fragment, 1,                                                    \
-	  "packets dropped: non-first IP fragment (no ports to key it)")      \
+	X(drop_non_ip, 1,                                                     \
+	  "frames dropped: not IP, ARP or MPLS (LLDP, STP, ...)")             \
+	X(drop_arp, 1, "frames dropped: ARP and RARP (not tracked as flows)") \
+	X(drop_truncated, 1,                                                  \
+	  "packets dropped: captured shorter than their headers")             \
+	X(drop_bad_linktype, 1,                                               \
+	  "frames dropped: cooked (SLL/SLL2) or loopback (NULL/LOOP) "        \
+	  "header too short, SLL protocol below 0x0600, unknown "             \
+	  "address family, or raw IP of a version other than 4 and 6")        \
+	X(drop_bad_l2, 1, "frames dropped: more than two VLAN tags")          \
+	X(drop_mpls, 1,                                                       \
+	  "frames dropped: MPLS label stack longer than 8 labels "            \
+	  "or ending in neither IPv4, IPv6 nor a pseudowire")                 \
+	X(drop_bad_ipv4, 1,                                                   \
+	  "packets dropped: bad IPv4 header (version, IHL, "                  \
+	  "total length)")                                                    \
+	X(drop_bad_ipv6, 1,                                                   \
+	  "packets dropped: bad IPv6 header or extension "                    \
+	  "header chain")                                                     \
+	X(drop_bad_l4, 1, "packets dropped: bad TCP/UDP/ICMP/SCTP header")    \
+	X(drop_bad_gre, 1,                                                    \
+	  "packets dropped: bad GRE header (version, routing "                \
+	  "present, or longer than the packet)")                              \
+	X(drop_bad_tunnel, 1,                                                 \
+	  "packets dropped: bad VXLAN (I flag), Geneve "                      \
+	  "(version, options) or ERSPAN (version, frame type) "               \
+	  "header")                                                           \
+	X(drop_tunnel_depth, 1,                                               \
+	  "packets dropped: tunnels (or MPLS pseudowires) "                   \
+	  "nested more than 3 deep")                                          \
+	X(drop_fragment_unmatched, 1,                                         \
+	  "packets dropped: later IP fragment whose first "                   \
+	  "fragment was not seen (or came after it)")                         \
 	/* decode counters: end; flow counters: begin (lib/flow) */          \
-	X(drop_flow_table_full, 1, "packets dropped: flow table full")        \
+	X(worker_cycles, 0,                                                    \
+	  "TSC cycles workers spent on bursts of packets")                    \
+	X(flows_evicted, 0,                                                    \
+	  "flows pushed out of a full table (their records are emitted)")     \
+	X(tunnel_table_full, 0,                                                \
+	  "new flows whose tunnel endpoints found no room (not recorded)")    \
+	X(drop_flow_table_full, 1,                                             \
+	  "packets dropped: flow table full and nothing to evict")            \
 	X(drop_event_ring_full, 1,                                             \
 	  "flow records dropped: publisher ring full")                        \
 	/* flow counters: end; publish counters: begin */                   \

@@ -9,8 +9,16 @@ for each flow the packets and frame bytes from the originator and from the
 responder, and the outer VLAN id. It also checks tshark's own conversation table (-z conv) for the
 frame counts.
 
-usage: compare_tshark.py CAPTURE RECORDS.jsonl [--report]
+usage: compare_tshark.py CAPTURE RECORDS.jsonl [--report] [--inner]
+                         [--tshark-arg ARG]...
 RECORDS.jsonl is `vigilctl flows --json --limit 0` output.
+--inner: the capture is tunnelled (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP):
+  take each frame's innermost IP packet (the last IP header before any ICMP
+  one, so an ICMP error's quoted header does not count), its transport
+  header and the VLAN id of the Ethernet header nearest to it, as vigil's
+  decoder does, and leave the outer conversations out of the -z conv check.
+--tshark-arg ARG: passed to every tshark run, e.g. --tshark-arg -d
+  --tshark-arg udp.port==8472,vxlan to decode VXLAN on another port.
 Exit 0 when every flow agrees (or with --report, always), 1 otherwise.
 """
 import ipaddress
@@ -34,16 +42,103 @@ def first(v):
     return v.split(",")[0] if v else ""
 
 
-def tshark_flows(capture):
-    cmd = ["tshark", "-n", "-r", capture, "-T", "fields",
-           "-E", "separator=\t", "-E", "occurrence=f"]
-    for f in FIELDS:
+TSHARK_ARGS = []
+
+
+def pick_inner(values, protocols):
+    """Field values of the innermost tunnelled packet of one frame.
+
+    values: field -> all its occurrences, comma separated (tshark -E
+    occurrence=a); protocols: frame.protocols. Returns field -> one value
+    (as occurrence=f gives for a plain frame), and the (address, port)
+    endpoints of the outer UDP headers."""
+    layers = protocols.split(":")
+    # Stop at the first ICMP layer: what follows is a quoted packet.
+    for i, p in enumerate(layers):
+        if p in ("icmp", "icmpv6"):
+            layers = layers[:i + 1]
+            break
+    out = {f: "" for f in FIELDS}
+    out["frame.len"] = values["frame.len"]
+
+    def occ(field, idx):
+        vals = values.get(field, "").split(",") if values.get(field) else []
+        return vals[idx] if 0 <= idx < len(vals) else ""
+
+    def index(proto, upto):
+        """Occurrence number of the `proto` layer at position upto."""
+        return layers[:upto].count(proto)
+
+    # The endpoints of the UDP headers that carry a tunnel (VXLAN,
+    # Geneve), whose conversations tshark lists too.
+    outer, last = set(), None
+    for pos, p in enumerate(layers):
+        if p in ("ip", "ipv6"):
+            last = (occ(p + ".src", index(p, pos)),
+                    occ(p + ".dst", index(p, pos)))
+        elif (p == "udp" and last and all(last) and pos + 1 < len(layers)
+              and layers[pos + 1] in ("vxlan", "geneve")):
+            k = index("udp", pos)
+            outer.add((norm(last[0]), occ("udp.srcport", k)))
+            outer.add((norm(last[1]), occ("udp.dstport", k)))
+    ips = [i for i, p in enumerate(layers) if p in ("ip", "ipv6")]
+    if not ips:
+        return out, outer
+    at = ips[-1]
+    if any(p in ("eth", "ppp", "arp", "vxlan", "geneve", "erspan", "gre")
+           for p in layers[at + 1:]):
+        return out, outer  # a tunnel around something else than IP
+
+    fam = layers[at]
+    idx = index(fam, at)
+    out[fam + ".src"] = occ(fam + ".src", idx)
+    out[fam + ".dst"] = occ(fam + ".dst", idx)
+    nxt = "ip.proto" if fam == "ip" else "ipv6.nxt"
+    out[nxt] = occ(nxt, idx)
+    # The transport layer after the innermost IP header.
+    for pos in range(at + 1, len(layers)):
+        p = layers[pos]
+        if p in ("tcp", "udp"):
+            k = index(p, pos)
+            for f in ("stream", "srcport", "dstport"):
+                out[p + "." + f] = occ(p + "." + f, k)
+            break
+        if p in ("icmp", "icmpv6"):
+            out[p + ".type"] = occ(p + ".type", index(p, pos))
+            break
+    # The first tag of the last Ethernet header before it (an IP-in-IP or
+    # GRE tunnel keeps the outer frame's tag, as vigil does).
+    vlan, pending, n = None, False, 0
+    for p in layers[:at]:
+        if p == "eth":
+            vlan, pending = None, True
+        elif p == "vlan":
+            if pending:
+                vlan, pending = n, False
+            n += 1
+    if vlan is not None:
+        out["vlan.id"] = occ("vlan.id", vlan)
+    return out, outer
+
+
+def tshark_flows(capture, inner=False, outer_addrs=None):
+    cmd = ["tshark", "-n", "-r", capture] + TSHARK_ARGS + [
+        "-T", "fields", "-E", "separator=\t",
+        "-E", "occurrence=" + ("a" if inner else "f")]
+    fields = FIELDS + (["frame.protocols"] if inner else [])
+    for f in fields:
         cmd += ["-e", f]
     out = subprocess.run(cmd, check=True, capture_output=True,
                          text=True).stdout
     flows = {}
     for line in out.splitlines():
-        v = dict(zip(FIELDS, [first(x) for x in line.split("\t")]))
+        if inner:
+            raw = dict(zip(fields, line.split("\t")))
+            v, outer = pick_inner(raw, raw.get("frame.protocols", ""))
+            if outer_addrs is not None:
+                outer_addrs.update(outer)
+        else:
+            v = dict(zip(FIELDS, [first(x) for x in line.split("\t")]))
         src = v["ip.src"] or v["ipv6.src"]
         dst = v["ip.dst"] or v["ipv6.dst"]
         if not src:
@@ -102,15 +197,30 @@ def vigil_flows(path):
 CONV = re.compile(r"^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+\S+\s+\S+\s+(\d+)\s+")
 
 
-def conv_frames(capture):
-    """Total frames per conversation from tshark's -z conv tables."""
-    out = subprocess.run(["tshark", "-n", "-q", "-r", capture,
-                          "-z", "conv,tcp", "-z", "conv,udp"],
+def conv_endpoint(endpoint):
+    """(address, port) of a "ADDR:PORT" conversation endpoint."""
+    addr, _, port = endpoint.rpartition(":")
+    addr = addr.strip("[]")
+    try:
+        return norm(addr), port
+    except ValueError:
+        return addr, port
+
+
+def conv_frames(capture, skip=frozenset()):
+    """Total frames per conversation from tshark's -z conv tables, leaving
+    out the conversations of the (address, port) endpoints in `skip` (the
+    outer UDP headers of tunnels)."""
+    out = subprocess.run(["tshark", "-n", "-q", "-r", capture] +
+                         TSHARK_ARGS + ["-z", "conv,tcp", "-z", "conv,udp"],
                          check=True, capture_output=True, text=True).stdout
     totals = []
     for line in out.splitlines():
         m = CONV.match(line)
         if m:
+            if skip and (conv_endpoint(m.group(1)) in skip or
+                         conv_endpoint(m.group(2)) in skip):
+                continue
             totals.append(int(m.group(3)) + int(m.group(4)))
     return sorted(totals)
 
@@ -120,8 +230,21 @@ def main():
         print(__doc__)
         return 2
     capture, records = sys.argv[1], sys.argv[2]
-    report = "--report" in sys.argv[3:]
-    ts = tshark_flows(capture)
+    report = inner = False
+    rest = sys.argv[3:]
+    while rest:
+        a = rest.pop(0)
+        if a == "--report":
+            report = True
+        elif a == "--inner":
+            inner = True
+        elif a == "--tshark-arg" and rest:
+            TSHARK_ARGS.append(rest.pop(0))
+        else:
+            print(__doc__)
+            return 2
+    outer = set()
+    ts = tshark_flows(capture, inner, outer)
     vg, dups = vigil_flows(records)
     bad = []
     missing = [k for k in ts if k not in vg]
@@ -140,7 +263,7 @@ def main():
         else:
             same += 1
     # tshark's own conversation table agrees on frames per TCP/UDP flow.
-    conv = conv_frames(capture)
+    conv = conv_frames(capture, frozenset(outer))
     mine = sorted(sum(v["pkts"].values()) for k, v in vg.items()
                   if k[0] in ("tcp", "udp"))
     conv_ok = conv == mine

@@ -56,8 +56,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	chmod 000 "$tmp/noperm.pcap"
 	expect "capture unreadable" 1 "Permission denied" -- -r "$tmp/noperm.pcap"
 fi
-editcap -T linux-sll "$cap" "$tmp/sll.pcap" 2>/dev/null
-expect "capture link type not decoded" 1 "has link type LINUX_SLL" -- -r "$tmp/sll.pcap"
+editcap -T ieee-802-11 "$cap" "$tmp/wlan.pcap" 2>/dev/null
+expect "capture link type not decoded" 1 "has link type IEEE802_11" -- -r "$tmp/wlan.pcap"
 
 expect "bad EAL argument" 1 "cannot start the DPDK EAL" -- -r "$cap" -- "${EAL_ARGS[@]}" --no-such-eal-option
 expect "EAL lcore that does not exist" 1 "cannot start the DPDK EAL.*invalid core list" -- -r "$cap" -- "${EAL_ARGS[@]}" -l 200

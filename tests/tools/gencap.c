@@ -8,6 +8,9 @@
  *
  *   vigil-gencap -o FILE [--profile mix|small|imix] [--flows N] [--packets N]
  *                [--seed N] [--start EPOCH] [--vlan-pct P]
+ *                [--encap none|vxlan|geneve|gre|erspan2|erspan3|ipip]
+ *                [--vni N] [--vxlan-port P]
+ *                [--linktype ether|sll|sll2|raw|null|null-be|loop]
  *
  * Profiles
  *   mix    (default; 3000 flows, 15% VLAN-tagged) "a few services talking"
@@ -49,6 +52,41 @@
  *   with VLAN 100/200/300 by i % 3; tagged frames keep the same size).
  *   Flow limits: mix 5000000, small and imix 16777214.
  *
+ * Encapsulation (--encap, default none): every packet of any profile is
+ *   wrapped in a tunnel between two fixed nodes, 192.168.50.1 (the
+ *   client's, MAC 02:42:c0:a8:32:01) and 192.168.50.2 (the server's): a
+ *   client-to-server packet goes .1 -> .2, a reply .2 -> .1.  Outer IPv4
+ *   header with DF, TTL 64, an identification counting packets, valid
+ *   checksum.
+ *     vxlan    UDP to --vxlan-port (default 4789; 8472 for flannel and
+ *              Cilium), source port 32768 + (hash of the inner 5-tuple and
+ *              direction) % 28232 as VTEPs do, valid UDP checksum; VXLAN
+ *              header with VNI --vni; the inner Ethernet frame without
+ *              padding.
+ *     geneve   the same on UDP 6081, Geneve protocol 0x6558 with one
+ *              8-byte option (class 0xff01, type 1, 4 bytes of data).
+ *     gre      GRE protocol 0x0800/0x86dd, key --vni (no key when 0), the
+ *              inner IP packet.
+ *     erspan2  GRE with sequence numbers, protocol 0x88be, ERSPAN type II
+ *              header (session --vni, at most 1023), the inner Ethernet
+ *              frame as mirrored (padding kept).
+ *     erspan3  the same with protocol 0x22eb and an ERSPAN type III header
+ *              (timestamp = low 32 bits of the packet time in us).
+ *     ipip     IPv4 (protocol 4) or IPv6 (41) in IPv4, the inner packet.
+ *   The flow's 802.1Q tag stays on the inner Ethernet frame when there is
+ *   one (vxlan, geneve, erspan*) and moves to the outer frame otherwise
+ *   (gre, ipip), so a flow keeps its VLAN id.  --vni default 42.
+ *
+ * Link type (--linktype, default ether): rewrites each frame's link layer
+ *   and the file's link type: sll (LINKTYPE_LINUX_SLL 113: packet type 4
+ *   "outgoing" for client-to-server, 0 otherwise, ARPHRD_ETHER, the source
+ *   MAC), sll2 (LINKTYPE_LINUX_SLL2 276, interface index 2), raw
+ *   (LINKTYPE_RAW 101), null (LINKTYPE_NULL 0, address family in
+ *   little-endian order: 2, IPv6 30), null-be (the same, big-endian), loop
+ *   (LINKTYPE_LOOP 108, big-endian: 2, IPv6 24).  The cooked link types
+ *   keep the 802.1Q tag after their header (protocol 0x8100, as libpcap
+ *   writes it); raw, null and loop lose it.  Ethernet padding is removed.
+ *
  * Guarantees
  *   - Deterministic: the same options give a byte-identical file (own
  *     splitmix64 PRNG seeded from --seed; no clock, no rand()).
@@ -62,6 +100,8 @@
  *   - TCP sequence and acknowledgement numbers are consistent.
  *   - Packets are written in timestamp order (mix: stable sort of the
  *     generated packets by timestamp, then generation order).
+ *   - Without --encap and --linktype the output is what it was before
+ *     those options existed, byte for byte.
  *
  * Exit status: 0 on success, 2 on a usage error or when the output file
  * cannot be opened, 1 on a write error or when memory runs out.
@@ -328,7 +368,8 @@ static void sink_write(struct sink *s, const void *p, size_t n)
 		die(1, "write error on '%s': %s", s->path, strerror(errno));
 }
 
-static void sink_open(struct sink *s, const char *path, bool buffered)
+static void sink_open(struct sink *s, const char *path, bool buffered,
+		      uint32_t linktype)
 {
 	uint8_t h[24];
 
@@ -353,7 +394,7 @@ static void sink_open(struct sink *s, const char *path, bool buffered)
 	le32(h + 8, 0);         /* thiszone */
 	le32(h + 12, 0);        /* sigfigs */
 	le32(h + 16, 65535);    /* snaplen */
-	le32(h + 20, 1);        /* LINKTYPE_ETHERNET */
+	le32(h + 20, linktype); /* LINKTYPE_ETHERNET unless --linktype */
 	sink_write(s, h, sizeof(h));
 }
 
@@ -851,15 +892,243 @@ struct gen {
 	uint16_t pods6[NPODS6][2];      /* fd00:10:244:[0]::[1] */
 	uint16_t icmp_id;
 	uint64_t dns_seen;
+	/* --encap, --linktype */
+	int encap;                      /* ENC_* */
+	int linktype;                   /* LT_* */
+	uint32_t vni;
+	uint16_t vxlan_port;
+	uint16_t outer_id;              /* outer IPv4 identification */
+	uint32_t gre_seq;               /* ERSPAN's GRE sequence number */
 };
+
+/* ------------------------------------------------------------------------ */
+/* Encapsulation and link types                                             */
+
+enum { ENC_NONE, ENC_VXLAN, ENC_GENEVE, ENC_GRE, ENC_ERSPAN2, ENC_ERSPAN3,
+       ENC_IPIP };
+enum { LT_ETHER, LT_SLL, LT_SLL2, LT_RAW, LT_NULL, LT_NULL_BE, LT_LOOP };
+
+static const char *const encap_names[] = { "none", "vxlan", "geneve", "gre",
+					   "erspan2", "erspan3", "ipip" };
+static const char *const linktype_names[] = { "ether", "sll", "sll2", "raw",
+					      "null", "null-be", "loop" };
+static const uint32_t linktype_values[] = { 1, 113, 276, 101, 0, 0, 108 };
+
+#define OUT_FRAME 2048          /* an encapsulated frame */
+
+static const uint8_t node_mac[2][6] = {
+	{ 0x02, 0x42, 0xc0, 0xa8, 0x32, 0x01 },
+	{ 0x02, 0x42, 0xc0, 0xa8, 0x32, 0x02 },
+};
+
+/* Where the IP packet of an Ethernet frame starts, and its length without
+ * the Ethernet padding. */
+static size_t eth_l3(const uint8_t *fr, size_t *iplen)
+{
+	size_t l3 = (fr[12] << 8 | fr[13]) == ETH_VLAN ? 18 : 14;
+	const uint8_t *ip = fr + l3;
+
+	*iplen = (ip[0] >> 4) == 4 ? (size_t)(ip[2] << 8 | ip[3])
+				   : 40 + (size_t)(ip[4] << 8 | ip[5]);
+	return l3;
+}
+
+/* A VTEP's source port: a hash of the inner flow, one per direction. */
+static uint16_t vtep_sport(const struct flow *f, int dir)
+{
+	const struct side *a = &f->s[dir], *b = &f->s[!dir];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t alen = f->v6 ? 16 : 4, i;
+
+	for (i = 0; i < alen; i++)
+		h = (h ^ a->ip[i]) * 0x100000001b3ULL;
+	for (i = 0; i < alen; i++)
+		h = (h ^ b->ip[i]) * 0x100000001b3ULL;
+	h = (h ^ a->port) * 0x100000001b3ULL;
+	h = (h ^ b->port) * 0x100000001b3ULL;
+	h = (h ^ f->proto) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	return (uint16_t)(32768 + h % 28232);
+}
+
+/*
+ * Wrap the Ethernet frame `in` (n bytes) of flow `f` going `dir` in the
+ * tunnel --encap names; returns the new frame's length in `out`.
+ */
+static size_t encap_frame(struct gen *g, const struct flow *f, int dir,
+			  const uint8_t *in, size_t n, uint8_t *out)
+{
+	const uint8_t *src_mac = node_mac[dir], *dst_mac = node_mac[!dir];
+	uint8_t osrc[16], odst[16], *ip, *p;
+	size_t iplen, l3 = eth_l3(in, &iplen), hl, pl, len;
+	bool l2 = g->encap != ENC_GRE && g->encap != ENC_IPIP;
+	uint8_t proto;
+
+	ip4_bytes(osrc, IP4(192, 168, 50, 1 + dir));
+	ip4_bytes(odst, IP4(192, 168, 50, 2 - dir));
+	/* Outer Ethernet: the flow's tag only when the inner packet has no
+	 * Ethernet header of its own. */
+	hl = put_eth(out, dst_mac, src_mac, l2 ? 0 : f->vlan, ETH_IPV4);
+	ip = out + hl;
+	p = ip + 20;
+	switch (g->encap) {
+	case ENC_VXLAN:
+	case ENC_GENEVE: {
+		bool vx = g->encap == ENC_VXLAN;
+		size_t th = vx ? 8 : 16;        /* tunnel header + options */
+		uint64_t sum;
+		uint8_t ph[12];
+		uint16_t c;
+
+		pl = l3 + iplen;                /* no Ethernet padding */
+		proto = PROTO_UDP;
+		be16(p, vtep_sport(f, dir));
+		be16(p + 2, vx ? g->vxlan_port : 6081);
+		be16(p + 4, (uint32_t)(8 + th + pl));
+		be16(p + 6, 0);
+		memset(p + 8, 0, th);
+		if (vx) {
+			p[8] = 0x08;            /* I: VNI valid */
+		} else {
+			p[8] = 2;               /* 2 words of options */
+			be16(p + 10, 0x6558);
+			be16(p + 16, 0xff01);   /* option class */
+			p[18] = 0x01;           /* type */
+			p[19] = 1;              /* 1 word of data */
+			be32(p + 20, g->vni);
+		}
+		p[12] = (uint8_t)(g->vni >> 16);
+		p[13] = (uint8_t)(g->vni >> 8);
+		p[14] = (uint8_t)g->vni;
+		memcpy(p + 8 + th, in, pl);
+		len = 8 + th + pl;
+		memcpy(ph, osrc, 4);
+		memcpy(ph + 4, odst, 4);
+		ph[8] = 0;
+		ph[9] = PROTO_UDP;
+		be16(ph + 10, (uint32_t)len);
+		sum = csum_add(csum_add(0, ph, 12), p, len);
+		c = csum_fold(sum);
+		be16(p + 6, c == 0 ? 0xffff : c);
+		break;
+	}
+	case ENC_GRE: {
+		size_t gh = g->vni ? 8 : 4;
+
+		proto = 47;
+		be16(p, g->vni ? 0x2000 : 0);   /* K: key present */
+		be16(p + 2, f->v6 ? ETH_IPV6 : ETH_IPV4);
+		if (g->vni)
+			be32(p + 4, g->vni);
+		memcpy(p + gh, in + l3, iplen);
+		len = gh + iplen;
+		break;
+	}
+	case ENC_ERSPAN2:
+	case ENC_ERSPAN3: {
+		bool two = g->encap == ENC_ERSPAN2;
+		size_t eh = two ? 8 : 12;
+
+		proto = 47;
+		be16(p, 0x1000);                /* S: sequence number */
+		be16(p + 2, two ? 0x88be : 0x22eb);
+		be32(p + 4, g->gre_seq++);
+		memset(p + 8, 0, eh);
+		p[8] = two ? 0x10 : 0x20;       /* version 1 / 2 */
+		be16(p + 10, g->vni & 0x3ff);   /* session id */
+		if (!two)
+			be32(p + 12, (uint32_t)f->t);
+		memcpy(p + 8 + eh, in, n);      /* as mirrored */
+		len = 8 + eh + n;
+		break;
+	}
+	default: /* ENC_IPIP */
+		proto = f->v6 ? 41 : 4;
+		memcpy(p, in + l3, iplen);
+		len = iplen;
+		break;
+	}
+	ip[0] = 0x45;
+	ip[1] = 0;
+	be16(ip + 2, (uint32_t)(20 + len));
+	be16(ip + 4, g->outer_id++);
+	be16(ip + 6, 0x4000);
+	ip[8] = 64;
+	ip[9] = proto;
+	be16(ip + 10, 0);
+	memcpy(ip + 12, osrc, 4);
+	memcpy(ip + 16, odst, 4);
+	be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	n = (size_t)(p - out) + len;
+	if (n < MIN_FRAME) {
+		memset(out + n, 0, MIN_FRAME - n);
+		n = MIN_FRAME;
+	}
+	return n;
+}
+
+/* Rewrite the link layer of Ethernet frame `in` as --linktype says. */
+static size_t relink_frame(const struct gen *g, int dir, const uint8_t *in,
+			   size_t n, uint8_t *out)
+{
+	size_t iplen, l3 = eth_l3(in, &iplen), end = l3 + iplen;
+	bool v6 = (in[l3] >> 4) == 6;
+	uint32_t af;
+
+	(void)n;
+	switch (g->linktype) {
+	case LT_SLL:
+		be16(out, dir == C2S ? 4 : 0);  /* outgoing / to us */
+		be16(out + 2, 1);               /* ARPHRD_ETHER */
+		be16(out + 4, 6);
+		memcpy(out + 6, in + 6, 6);
+		memset(out + 12, 0, 2);
+		memcpy(out + 14, in + 12, end - 12); /* type, tag, packet */
+		return 16 + end - 14;
+	case LT_SLL2:
+		memcpy(out, in + 12, 2);        /* protocol */
+		be16(out + 2, 0);
+		be32(out + 4, 2);               /* interface index */
+		be16(out + 8, 1);
+		out[10] = dir == C2S ? 4 : 0;
+		out[11] = 6;
+		memcpy(out + 12, in + 6, 6);
+		memset(out + 18, 0, 2);
+		memcpy(out + 20, in + 14, end - 14);
+		return 20 + end - 14;
+	case LT_RAW:
+		memcpy(out, in + l3, iplen);
+		return iplen;
+	default:
+		if (g->linktype == LT_LOOP)
+			af = v6 ? 24 : 2;
+		else
+			af = v6 ? 30 : 2;
+		if (g->linktype == LT_NULL)
+			le32(out, af);
+		else
+			be32(out, af);
+		memcpy(out + 4, in + l3, iplen);
+		return 4 + iplen;
+	}
+}
 
 static void gen_emit(struct gen *g, struct flow *f, int dir, uint8_t proto,
 		     uint8_t *l4, size_t l4len, size_t csum_off)
 {
-	uint8_t fr[MAX_FRAME];
+	uint8_t fr[MAX_FRAME], enc[OUT_FRAME], lt[OUT_FRAME + 8];
 	size_t n = build_frame(fr, f, dir, proto, l4, l4len, csum_off);
+	const uint8_t *p = fr;
 
-	sink_packet(g->sink, f->t, fr, n);
+	if (g->encap != ENC_NONE) {
+		n = encap_frame(g, f, dir, p, n, enc);
+		p = enc;
+	}
+	if (g->linktype != LT_ETHER) {
+		n = relink_frame(g, dir, p, n, lt);
+		p = lt;
+	}
+	sink_packet(g->sink, f->t, p, n);
 }
 
 static void adv(struct flow *f, uint32_t us)
@@ -1832,6 +2101,9 @@ struct opts {
 	uint64_t flows, packets, seed, start;
 	uint32_t vlan_pct;
 	bool has_flows, has_packets, has_vlan;
+	int encap, linktype;            /* ENC_*, LT_* */
+	uint32_t vni;
+	uint16_t vxlan_port;
 };
 
 static void shuffle(struct rng *r, uint32_t *v, size_t n)
@@ -2015,6 +2287,7 @@ static void usage(FILE *fp)
 {
 	fputs("usage: " PROG " -o FILE [--profile mix|small|imix] [--flows N]\n"
 	      "       [--packets N] [--seed N] [--start EPOCH] [--vlan-pct P]\n"
+	      "       [--encap TYPE] [--vni N] [--vxlan-port P] [--linktype TYPE]\n"
 	      "\n"
 	      "Write a deterministic synthetic pcap (see the comment at the top\n"
 	      "of tests/tools/gencap.c).\n"
@@ -2030,7 +2303,15 @@ static void usage(FILE *fp)
 	      "  --start EPOCH      capture start, epoch seconds (default\n"
 	      "                     1767225600 = 2026-01-01T00:00:00Z)\n"
 	      "  --vlan-pct P       percent of flows with an 802.1Q tag\n"
-	      "                     (mix 15, otherwise 0)\n",
+	      "                     (mix 15, otherwise 0)\n"
+	      "  --encap TYPE       none (default), vxlan, geneve, gre, erspan2,\n"
+	      "                     erspan3 or ipip: every packet in that tunnel\n"
+	      "                     between 192.168.50.1 and 192.168.50.2\n"
+	      "  --vni N            VXLAN/Geneve VNI, GRE key (0: none), ERSPAN\n"
+	      "                     session id (default 42)\n"
+	      "  --vxlan-port P     VXLAN UDP port (default 4789)\n"
+	      "  --linktype TYPE    ether (default), sll, sll2, raw, null,\n"
+	      "                     null-be or loop\n",
 	      fp);
 }
 
@@ -2053,7 +2334,23 @@ bad:
 }
 
 enum { OPT_PROFILE = 256, OPT_FLOWS, OPT_PACKETS, OPT_SEED, OPT_START,
-       OPT_VLAN_PCT };
+       OPT_VLAN_PCT, OPT_ENCAP, OPT_VNI, OPT_VXLAN_PORT, OPT_LINKTYPE };
+
+/* Index of `s` in `names`, or exit with a usage error naming them. */
+static int parse_name(const char *opt, const char *s,
+		      const char *const *names, size_t n)
+{
+	char all[256] = "";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+		strcat(all, i ? (i + 1 == n ? " or " : ", ") : "");
+		strcat(all, names[i]);
+	}
+	die(2, "unknown value '%s' for %s (expected %s)", s, opt, all);
+}
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
@@ -2065,6 +2362,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "start", required_argument, NULL, OPT_START },
 		{ "vlan-pct", required_argument, NULL, OPT_VLAN_PCT },
+		{ "encap", required_argument, NULL, OPT_ENCAP },
+		{ "vni", required_argument, NULL, OPT_VNI },
+		{ "vxlan-port", required_argument, NULL, OPT_VXLAN_PORT },
+		{ "linktype", required_argument, NULL, OPT_LINKTYPE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2074,6 +2375,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->profile = "mix";
 	o->seed = 1;
 	o->start = 1767225600;
+	o->vni = 42;
+	o->vxlan_port = 4789;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -2111,6 +2414,25 @@ static void parse_args(int argc, char **argv, struct opts *o)
 							  0, 100);
 			o->has_vlan = true;
 			break;
+		case OPT_ENCAP:
+			o->encap = parse_name("--encap", optarg, encap_names,
+					      sizeof(encap_names) /
+						      sizeof(encap_names[0]));
+			break;
+		case OPT_VNI:
+			o->vni = (uint32_t)parse_num("--vni", optarg, 0,
+						     16777215);
+			break;
+		case OPT_VXLAN_PORT:
+			o->vxlan_port = (uint16_t)parse_num("--vxlan-port",
+							    optarg, 1, 65535);
+			break;
+		case OPT_LINKTYPE:
+			o->linktype = parse_name(
+				"--linktype", optarg, linktype_names,
+				sizeof(linktype_names) /
+					sizeof(linktype_names[0]));
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -2129,6 +2451,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		die(2, "unexpected argument '%s' (try --help)", argv[optind]);
 	if (o->out == NULL)
 		die(2, "missing -o FILE (try --help)");
+	if ((o->encap == ENC_ERSPAN2 || o->encap == ENC_ERSPAN3) &&
+	    o->vni > 1023)
+		die(2, "invalid value '%" PRIu32 "' for --vni (an ERSPAN "
+		       "session id is at most 1023)", o->vni);
 
 	if (strcmp(o->profile, "mix") == 0) {
 		if (o->has_packets)
@@ -2183,8 +2509,13 @@ int main(int argc, char **argv)
 		g->pods6[i][1] = (uint16_t)rng_range(&g->rng, 2, 0xfffe);
 	}
 	g->icmp_id = (uint16_t)rng_next(&g->rng);
+	g->encap = o.encap;
+	g->linktype = o.linktype;
+	g->vni = o.vni;
+	g->vxlan_port = o.vxlan_port;
 
-	sink_open(&sink, o.out, strcmp(o.profile, "mix") == 0);
+	sink_open(&sink, o.out, strcmp(o.profile, "mix") == 0,
+		  linktype_values[o.linktype]);
 	if (strcmp(o.profile, "mix") == 0)
 		gen_mix(g, &o);
 	else if (strcmp(o.profile, "small") == 0)

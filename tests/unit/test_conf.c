@@ -62,7 +62,7 @@ test_defaults(void **state)
 	assert_int_equal(conf.event_ring_size, 16384);
 	assert_int_equal(conf.max_flows, 262144);
 	assert_int_equal(conf.expiry_step, 64);
-	assert_int_equal(conf.scan_period_ms, 1000);
+	assert_int_equal(conf.scan_period_ms, 5000);
 	assert_int_equal(conf.tcp_idle_s, 300);
 	assert_int_equal(conf.udp_idle_s, 60);
 	assert_int_equal(conf.icmp_idle_s, 60);
@@ -233,7 +233,7 @@ test_err_out_of_range(void **state)
 	/* A negative value is out of range, not wrapped to a huge uint. */
 	expect_load_error("flow = { max_flows = -1; };\n",
 			  "t.conf:1: flow.max_flows = -1 is out of range "
-			  "1024..67108864");
+			  "1024..16777215");
 }
 
 static void

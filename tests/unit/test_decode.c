@@ -22,6 +22,7 @@
 #include <rte_mempool.h>
 
 #include "vigil_decode.h"
+#include "vigil_frag.h"
 #include "vigil_stats.h"
 
 /* ---- frame builder -------------------------------------------------------- */
@@ -273,6 +274,14 @@ mk_udp6_ext(struct fb *f, const char *src, uint16_t sport, const char *dst,
 	fb_udp(f, sport, dport, payload);
 }
 
+static void
+assert_pad_zero(const struct vigil_flow_key *k)
+{
+	assert_int_equal(k->pad[0], 0);
+	assert_int_equal(k->pad[1], 0);
+	assert_int_equal(k->pad[2], 0);
+}
+
 static int
 dec(const struct fb *f, struct vigil_pkt_meta *m)
 {
@@ -284,7 +293,9 @@ dec(const struct fb *f, struct vigil_pkt_meta *m)
 		/* The hash that picks the worker and signs the table entry. */
 		assert_int_equal(m->rx_hash, vigil_key_hash(&m->key));
 		assert_int_equal(m->key.vni, 0);
-		assert_int_equal(m->key.pad, 0);
+		assert_int_equal(m->key.tun_type, 0);
+		assert_int_equal(m->tun.type, 0);
+		assert_pad_zero(&m->key);
 	}
 	return rc;
 }
@@ -328,7 +339,7 @@ test_ipv4_tcp(void **state)
 	assert_int_equal(m.key.port[1], 80);
 	assert_int_equal(m.key.vlan, 0);
 	assert_int_equal(m.key.vni, 0);
-	assert_int_equal(m.key.pad, 0);
+	assert_pad_zero(&m.key);
 	assert_int_equal(m.dir, 0);
 	assert_int_equal(m.tcp_flags, VIGIL_TCP_SYN | VIGIL_TCP_ACK);
 	assert_int_equal(m.l2_len, 14 + 20 + 20 + 100);
@@ -475,7 +486,7 @@ test_ipv6_tcp(void **state)
 	assert_int_equal(m.payload_len, 1200);
 	assert_int_equal(m.l2_len, 14 + 40 + 20 + 1200);
 	assert_int_equal(m.key.vlan, 0);
-	assert_int_equal(m.key.pad, 0);
+	assert_pad_zero(&m.key);
 }
 
 static void
@@ -677,7 +688,7 @@ test_non_ip(void **state)
 	put16(&f, 1);
 	putz(&f, 20);
 	fb_pad60(&f);
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_non_ip);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_arp);
 	/* LLDP behind a VLAN tag. */
 	fb_eth(&f, 0x8100);
 	put16(&f, 5);
@@ -833,13 +844,13 @@ test_ipv4_fragments(void **state)
 	/* Non-first fragment (offset 185 x 8 bytes): no ports to key it. */
 	mk_udp4(&f, "10.0.0.1", 1000, "10.0.0.2", 2000, 100);
 	set16(&f, 14 + 6, 185);
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment_unmatched);
 	/* Last fragment, MF clear, offset > 0. */
 	set16(&f, 14 + 6, 0x0001);
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment_unmatched);
 	/* The highest offset bit (0x1000 x 8 bytes), DF set. */
 	set16(&f, 14 + 6, 0x5000);
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment_unmatched);
 	/* First fragment (MF set, offset 0) carries the ports. */
 	mk_udp4(&f, "10.0.0.1", 1000, "10.0.0.2", 2000, 100);
 	set16(&f, 14 + 6, 0x2000);
@@ -975,9 +986,9 @@ test_ipv6_fragments(void **state)
 
 	(void)state;
 	mk_frag6(&f, (uint16_t)(100 << 3)); /* offset 800, last fragment */
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment_unmatched);
 	mk_frag6(&f, (uint16_t)((1 << 3) | 1)); /* offset 8, more */
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_fragment_unmatched);
 	mk_frag6(&f, 1); /* first fragment: offset 0, M set */
 	assert_int_equal(dec(&f, &m), VIGIL_DECODE_OK);
 	assert_int_equal(m.key.proto, VIGIL_IPPROTO_TCP);
@@ -1035,7 +1046,8 @@ static uint8_t *guard_area;
 static size_t page;
 
 static int
-decode_guarded(const uint8_t *src, uint32_t len, struct vigil_pkt_meta *m)
+decode_guarded_lt(const struct vigil_decoder *d, int lt, const uint8_t *src,
+		  uint32_t len, struct vigil_pkt_meta *m)
 {
 	uint8_t *exact = malloc(len ? len : 1);
 	uint8_t *tail;
@@ -1045,15 +1057,27 @@ decode_guarded(const uint8_t *src, uint32_t len, struct vigil_pkt_meta *m)
 	assert_true(len <= page);
 	assert_non_null(exact);
 	memcpy(exact, src, len);
-	rc = vigil_decode(exact, len, m);
+	rc = vigil_decode_pkt(d, lt, exact, len, len, m);
 	free(exact);
 	tail = guard_area + page - len;
 	memcpy(tail, src, len);
-	rc2 = vigil_decode(tail, len, &m2);
+	memset(&m2, 0x5a, sizeof(m2));
+	rc2 = vigil_decode_pkt(d, lt, tail, len, len, &m2);
 	assert_int_equal(rc, rc2);
-	if (rc == VIGIL_DECODE_OK)
+	if (rc == VIGIL_DECODE_OK) {
 		assert_memory_equal(&m->key, &m2.key, sizeof(m2.key));
+		assert_memory_equal(&m->tun, &m2.tun, sizeof(m2.tun));
+	}
 	return rc;
+}
+
+static int
+decode_guarded(const uint8_t *src, uint32_t len, struct vigil_pkt_meta *m)
+{
+	struct vigil_decoder d;
+
+	vigil_decoder_defaults(&d);
+	return decode_guarded_lt(&d, VIGIL_DLT_EN10MB, src, len, m);
 }
 
 static int
@@ -1076,10 +1100,11 @@ guard_teardown(void **state)
 	return 0;
 }
 
+/* The documented properties of a decode result. */
 static void
 check_result_sane(int rc, const struct vigil_pkt_meta *m, uint32_t len)
 {
-	static const uint8_t zero[12];
+	static const uint8_t zero[40];
 
 	if (rc != VIGIL_DECODE_OK) {
 		assert_true(rc > 0 && rc < VIGIL_CTR_MAX);
@@ -1092,35 +1117,66 @@ check_result_sane(int rc, const struct vigil_pkt_meta *m, uint32_t len)
 		assert_memory_equal(m->key.addr[0] + 4, zero, 12);
 		assert_memory_equal(m->key.addr[1] + 4, zero, 12);
 	}
-	assert_int_equal(m->key.pad, 0);
-	assert_int_equal(m->key.vni, 0);
+	assert_pad_zero(&m->key);
+	assert_true(m->key.vlan <= 0x0fff);
+	assert_int_equal(m->key.tun_type, m->tun.type);
+	if (m->tun.type == VIGIL_TUN_NONE) {
+		assert_int_equal(m->key.vni, 0);
+		assert_memory_equal(&m->tun, zero, sizeof(m->tun));
+	} else {
+		assert_true(m->tun.type <= VIGIL_TUN_MAX);
+		assert_int_equal(m->tun.id, m->key.vni);
+		assert_true(m->tun.family == VIGIL_AF_INET ||
+			    m->tun.family == VIGIL_AF_INET6);
+	}
 	assert_int_equal(m->rx_hash, vigil_key_hash(&m->key));
 	assert_true(m->dir <= 1);
 	assert_int_equal(m->l2_len, len);
 	assert_true(m->payload_len <= m->ip_len);
+	if (m->key.proto != VIGIL_IPPROTO_TCP)
+		assert_true(m->tcp_flags == 0 && m->tcp_seq == 0 &&
+			    m->tcp_ack == 0 && m->tcp_win == 0);
 }
 
-/* Every prefix of a valid frame: no crash, no read past the prefix, and
- * keyed exactly when the headers up to the transport header are there. */
+/*
+ * Every prefix of a valid frame of link type `lt`: no crash, no read past
+ * the prefix, and keyed exactly when the headers up to the (inner)
+ * transport header are there. Prefixes shorter than `link_end` (the link
+ * header) give `short_rc`, longer ones drop_truncated.
+ */
 static void
-check_prefixes(const struct fb *f, uint32_t hdr_end)
+check_prefixes_lt(const struct vigil_decoder *d, int lt, const struct fb *f,
+		  uint32_t link_end, int short_rc, uint32_t hdr_end)
 {
 	struct vigil_pkt_meta full, m;
 
-	assert_int_equal(decode_guarded(f->b, f->n, &full), VIGIL_DECODE_OK);
+	assert_int_equal(decode_guarded_lt(d, lt, f->b, f->n, &full),
+			 VIGIL_DECODE_OK);
 	for (uint32_t n = 0; n <= f->n; n++) {
-		int rc = decode_guarded(f->b, n, &m);
+		int rc = decode_guarded_lt(d, lt, f->b, n, &m);
 
 		check_result_sane(rc, &m, n);
-		if (n < hdr_end) {
+		if (n < link_end) {
+			assert_int_equal(rc, short_rc);
+		} else if (n < hdr_end) {
 			assert_int_equal(rc, VIGIL_CTR_drop_truncated);
 		} else {
 			assert_int_equal(rc, VIGIL_DECODE_OK);
 			assert_memory_equal(&m.key, &full.key, sizeof(m.key));
+			assert_memory_equal(&m.tun, &full.tun, sizeof(m.tun));
 			assert_int_equal(m.ip_len, full.ip_len);
 			assert_int_equal(m.payload_len, full.payload_len);
 		}
 	}
+}
+
+static void
+check_prefixes(const struct fb *f, uint32_t hdr_end)
+{
+	struct vigil_decoder d;
+
+	vigil_decoder_defaults(&d);
+	check_prefixes_lt(&d, VIGIL_DLT_EN10MB, f, 0, 0, hdr_end);
 }
 
 static void
@@ -1228,6 +1284,1739 @@ test_random_frames(void **state)
 	assert_true(ok > 100);
 	assert_true(drops > 100);
 	assert_int_equal(ok + drops, 10000);
+}
+
+/* ---- link types, tunnels, MPLS, fragments, options ------------------------ */
+
+static struct vigil_decoder dflt;
+
+static uint16_t
+rd16_(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Decode with a decoder and a link type, check the documented properties
+ * and that nothing past the frame is read (guard page). */
+static int
+decx(const struct vigil_decoder *d, int lt, const struct fb *f,
+     struct vigil_pkt_meta *m)
+{
+	int rc;
+
+	memset(m, 0xa5, sizeof(*m));
+	rc = decode_guarded_lt(d, lt, f->b, f->n, m);
+	check_result_sane(rc, m, f->n);
+	return rc;
+}
+
+static int
+dect(const struct fb *f, struct vigil_pkt_meta *m)
+{
+	vigil_decoder_defaults(&dflt);
+	return decx(&dflt, VIGIL_DLT_EN10MB, f, m);
+}
+
+/* Outer Ethernet (optionally tagged) + IPv4 / IPv6 header whose length
+ * fix_ip4()/fix_ip6() set once the payload is in. Returns the IP offset. */
+static uint32_t
+fb_outer4(struct fb *f, uint16_t vlan, const char *src, const char *dst,
+	  uint8_t proto)
+{
+	static const uint16_t tpid[] = { 0x8100 };
+
+	if (vlan)
+		fb_eth_tags(f, 1, tpid, &vlan, 0x0800);
+	else
+		fb_eth(f, 0x0800);
+	return fb_ipv4(f, src, dst, proto, 0);
+}
+
+static uint32_t
+fb_outer6(struct fb *f, const char *src, const char *dst, uint8_t nh)
+{
+	fb_eth(f, 0x86dd);
+	return fb_ipv6(f, src, dst, nh, 0);
+}
+
+static void
+fix_ip4(struct fb *f, uint32_t ip)
+{
+	set16(f, ip + 2, (uint16_t)(f->n - ip));
+}
+
+static void
+fix_ip6(struct fb *f, uint32_t ip)
+{
+	set16(f, ip + 4, (uint16_t)(f->n - ip - 40));
+}
+
+static uint32_t
+fb_udph(struct fb *f, uint16_t sport, uint16_t dport)
+{
+	uint32_t off = f->n;
+
+	put16(f, sport);
+	put16(f, dport);
+	put16(f, 0);
+	put16(f, 0);
+	return off;
+}
+
+static void
+fix_udp(struct fb *f, uint32_t u)
+{
+	set16(f, u + 4, (uint16_t)(f->n - u));
+}
+
+/* The IP packet of an Ethernet frame built by mk_*() (untagged), without
+ * the Ethernet padding. */
+static void
+put_ip_of(struct fb *f, const struct fb *eth)
+{
+	const uint8_t *ip = eth->b + 14;
+	uint32_t n = (ip[0] >> 4) == 4 ? rd16_(ip + 2) : 40u + rd16_(ip + 4);
+
+	putn(f, ip, n);
+}
+
+static void
+assert_tun_addr(const uint8_t a[16], const char *s)
+{
+	uint8_t want[16] = { 0 };
+
+	if (strchr(s, ':'))
+		a6(s, want);
+	else
+		a4(s, want);
+	assert_memory_equal(a, want, 16);
+}
+
+static void
+check_tunnel(const struct vigil_pkt_meta *m, uint8_t type, uint32_t vni,
+	     const char *osrc, const char *odst)
+{
+	assert_int_equal(m->key.tun_type, type);
+	assert_int_equal(m->tun.type, type);
+	assert_int_equal(m->key.vni, vni);
+	assert_int_equal(m->tun.id, vni);
+	assert_int_equal(m->tun.family,
+			 strchr(osrc, ':') ? VIGIL_AF_INET6 : VIGIL_AF_INET);
+	assert_tun_addr(m->tun.src, osrc);
+	assert_tun_addr(m->tun.dst, odst);
+}
+
+/* The inner flow of the tunnel tests: 10.0.0.1:40000 -> 10.0.0.2:80,
+ * 100 bytes of TCP payload, behind 802.1Q tag `vlan` (0: none). */
+static void
+inner_tcp4(struct fb *in, uint16_t vlan, bool reverse)
+{
+	static const uint16_t tpid[] = { 0x8100 };
+
+	if (vlan)
+		fb_eth_tags(in, 1, tpid, &vlan, 0x0800);
+	else
+		fb_eth(in, 0x0800);
+	if (!reverse) {
+		fb_ipv4(in, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_TCP, 120);
+		fb_tcp(in, 40000, 80, VIGIL_TCP_ACK, 100);
+	} else {
+		fb_ipv4(in, "10.0.0.2", "10.0.0.1", VIGIL_IPPROTO_TCP, 120);
+		fb_tcp(in, 80, 40000, VIGIL_TCP_ACK, 100);
+	}
+}
+
+static void
+check_inner_tcp4(const struct vigil_pkt_meta *m, uint16_t vlan)
+{
+	assert_int_equal(m->key.family, VIGIL_AF_INET);
+	assert_int_equal(m->key.proto, VIGIL_IPPROTO_TCP);
+	assert_addr4(&m->key, 0, "10.0.0.1");
+	assert_addr4(&m->key, 1, "10.0.0.2");
+	assert_int_equal(m->key.port[0], 40000);
+	assert_int_equal(m->key.port[1], 80);
+	assert_int_equal(m->key.vlan, vlan);
+	assert_int_equal(m->ip_len, 140);
+	assert_int_equal(m->payload_len, 100);
+	assert_int_equal(m->tcp_flags, VIGIL_TCP_ACK);
+	assert_int_equal(m->tcp_seq, 1000);
+	assert_int_equal(m->tcp_ack, 2000);
+	assert_int_equal(m->tcp_win, 65535);
+}
+
+/* VXLAN: outer 192.168.50.1 -> .2 (or back), UDP to `port`, VNI `vni`,
+ * the inner frame `in`. */
+static void
+mk_vxlan(struct fb *f, uint16_t outer_vlan, bool reverse, uint16_t port,
+	 uint32_t vni, const struct fb *in)
+{
+	uint32_t ip, u;
+
+	ip = fb_outer4(f, outer_vlan, reverse ? "192.168.50.2" : "192.168.50.1",
+		       reverse ? "192.168.50.1" : "192.168.50.2",
+		       VIGIL_IPPROTO_UDP);
+	u = fb_udph(f, 51234, port);
+	put8(f, 0x08);
+	putz(f, 3);
+	put8(f, (uint8_t)(vni >> 16));
+	put8(f, (uint8_t)(vni >> 8));
+	put8(f, (uint8_t)vni);
+	put8(f, 0);
+	putn(f, in->b, in->n);
+	fix_udp(f, u);
+	fix_ip4(f, ip);
+}
+
+static void
+test_tunnel_vxlan(void **state)
+{
+	struct fb in, f, g;
+	struct vigil_pkt_meta m, r;
+	struct vigil_decoder d;
+
+	(void)state;
+	/* Default port 4789, inner frame tagged 100. */
+	inner_tcp4(&in, 100, false);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 100);
+	check_tunnel(&m, VIGIL_TUN_VXLAN, 42, "192.168.50.1", "192.168.50.2");
+	assert_int_equal(m.l2_len, 14 + 20 + 8 + 8 + 18 + 140);
+	assert_int_equal(f.n, m.l2_len);
+	assert_int_equal(m.dir, 0);
+	/* The other direction, from the other VTEP: same key. */
+	inner_tcp4(&in, 100, true);
+	mk_vxlan(&g, 0, true, 4789, 42, &in);
+	assert_int_equal(dect(&g, &r), VIGIL_DECODE_OK);
+	assert_memory_equal(&m.key, &r.key, sizeof(m.key));
+	assert_int_equal(r.dir, 1);
+	assert_int_equal(r.rx_hash, m.rx_hash);
+	check_tunnel(&r, VIGIL_TUN_VXLAN, 42, "192.168.50.2", "192.168.50.1");
+
+	/* Port 8472 (Linux default: flannel, Cilium); the key's VLAN is the
+	 * inner frame's, not the outer one. */
+	inner_tcp4(&in, 0, false);
+	mk_vxlan(&f, 55, false, 8472, 0xabcdef, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	check_tunnel(&m, VIGIL_TUN_VXLAN, 0xabcdef, "192.168.50.1",
+		     "192.168.50.2");
+	assert_int_equal(m.l2_len, 18 + 20 + 8 + 8 + 14 + 140);
+
+	/* Another VNI is another flow. */
+	mk_vxlan(&g, 55, false, 8472, 7, &in);
+	assert_int_equal(dect(&g, &r), VIGIL_DECODE_OK);
+	assert_int_equal(r.key.vni, 7);
+	assert_memory_not_equal(&m.key, &r.key, sizeof(m.key));
+
+	/* VXLAN-GPE (P flag) on a configured port 4790: IPv4 next. */
+	{
+		struct fb ipo;
+
+		ipo.n = 0;
+		put_ip_of(&ipo, &in);
+		mk_vxlan(&g, 0, false, 4790, 5, &ipo);
+		g.b[14 + 20 + 8] = 0x0c;
+		g.b[14 + 20 + 8 + 3] = 1;
+		vigil_decoder_defaults(&d);
+		d.vxlan_ports[2] = 4790;
+		d.n_vxlan = 3;
+		assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &g, &r),
+				 VIGIL_DECODE_OK);
+		check_inner_tcp4(&r, 0);
+		check_tunnel(&r, VIGIL_TUN_VXLAN, 5, "192.168.50.1",
+			     "192.168.50.2");
+		g.b[14 + 20 + 8 + 3] = 4; /* NSH: not decoded */
+		assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &g, &r),
+				 VIGIL_CTR_drop_non_ip);
+	}
+	/* On a plain VXLAN port the other flag and reserved bits are
+	 * ignored (VXLAN-GBP sets some; Suricata's vxlan-non-zero-reserved-
+	 * fields capture sets them all). */
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	memset(f.b + 14 + 20 + 8, 0xff, 4);
+	f.b[14 + 20 + 8 + 7] = 0xff;
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	assert_int_equal(m.key.vni, 42);
+
+	/* Not a VXLAN port: the outer UDP flow. */
+	mk_vxlan(&f, 0, false, 4790, 42, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.proto, VIGIL_IPPROTO_UDP);
+	assert_addr4(&m.key, 0, "192.168.50.1");
+	assert_int_equal(m.key.port[1], 4790);
+	assert_int_equal(m.tun.type, VIGIL_TUN_NONE);
+
+	/* Configured ports only; decap off keys the outer flow. */
+	vigil_decoder_defaults(&d);
+	d.vxlan_ports[0] = 4790;
+	d.n_vxlan = 1;
+	assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.port[1], 4789);
+	assert_int_equal(m.key.tun_type, 0);
+	vigil_decoder_defaults(&d);
+	d.decap = false;
+	assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.proto, VIGIL_IPPROTO_UDP);
+	assert_addr4(&m.key, 0, "192.168.50.1");
+	assert_int_equal(m.key.port[0], 51234);
+	assert_int_equal(m.key.port[1], 4789);
+	assert_int_equal(m.payload_len, 8 + 14 + 140);
+}
+
+static void
+test_tunnel_vxlan_malformed(void **state)
+{
+	struct fb in, f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	inner_tcp4(&in, 0, false);
+	/* I flag clear: the VNI is not valid. */
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	f.b[14 + 20 + 8] = 0x00;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	/* UDP length leaves no room for the VXLAN header. */
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	set16(&f, 14 + 20 + 4, 8 + 4);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	/* UDP length beyond the IP payload. */
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	set16(&f, 14 + 20 + 4, (uint16_t)(f.n - 14 - 20 + 1));
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_l4);
+	/* Inner frame cut by the capture. */
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	f.n = 14 + 20 + 8 + 8 + 14 + 20 + 10;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_truncated);
+	/* Inner frame not IP. */
+	fb_eth(&in, 0x88cc);
+	putz(&in, 46);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+	fb_eth(&in, 0x0806);
+	putz(&in, 46);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_arp);
+}
+
+/* Geneve to 6081 from fd00:50::1 to fd00:50::2 with `optwords` 4-byte words
+ * of options (taken from `opts`), protocol `proto`, then `inner`. */
+static void
+mk_geneve(struct fb *f, uint8_t optwords, const uint8_t *opts, uint16_t proto,
+	  uint32_t vni, const uint8_t *inner, uint32_t inlen)
+{
+	uint32_t ip, u;
+
+	ip = fb_outer6(f, "fd00:50::1", "fd00:50::2", VIGIL_IPPROTO_UDP);
+	u = fb_udph(f, 40001, 6081);
+	put8(f, optwords);
+	put8(f, 0);
+	put16(f, proto);
+	put8(f, (uint8_t)(vni >> 16));
+	put8(f, (uint8_t)(vni >> 8));
+	put8(f, (uint8_t)vni);
+	put8(f, 0);
+	putn(f, opts, optwords * 4u);
+	putn(f, inner, inlen);
+	fix_udp(f, u);
+	fix_ip6(f, ip);
+}
+
+static void
+test_tunnel_geneve(void **state)
+{
+	/* Two options: class 0x0102 type 0x80 with 4 bytes of data, class
+	 * 0xffff type 1 with none. */
+	static const uint8_t opts[12] = { 0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4,
+					  0xff, 0xff, 0x01, 0x00 };
+	static const uint8_t bad_opts[12] = { 0x01, 0x02, 0x80, 0x05 };
+	struct fb in, f, in6;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	/* Ethernet inside, IPv6 UDP flow. */
+	mk_udp6_ext(&in6, "fd00::1", 5353, "fd00::2", 53, 21);
+	mk_geneve(&f, 3, opts, 0x6558, 0x123456, in6.b, in6.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_tunnel(&m, VIGIL_TUN_GENEVE, 0x123456, "fd00:50::1",
+		     "fd00:50::2");
+	assert_int_equal(m.key.family, VIGIL_AF_INET6);
+	assert_int_equal(m.key.proto, VIGIL_IPPROTO_UDP);
+	assert_addr6(&m.key, 0, "fd00::1");
+	assert_int_equal(m.key.port[0], 5353);
+	assert_int_equal(m.key.port[1], 53);
+	assert_int_equal(m.ip_len, 40 + 8 + 16 + 8 + 21);
+	assert_int_equal(m.payload_len, 21);
+	assert_int_equal(m.l2_len, 14 + 40 + 8 + 8 + 12 + in6.n);
+
+	/* IPv4 directly inside (protocol type 0x0800), no options. */
+	inner_tcp4(&in, 0, false);
+	mk_geneve(&f, 0, opts, 0x0800, 9, in.b + 14, in.n - 14);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	check_tunnel(&m, VIGIL_TUN_GENEVE, 9, "fd00:50::1", "fd00:50::2");
+
+	/* Version 1. */
+	mk_geneve(&f, 3, opts, 0x6558, 1, in.b, in.n);
+	f.b[14 + 40 + 8] |= 0x40;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	/* An option running past the option length. */
+	mk_geneve(&f, 3, bad_opts, 0x6558, 1, in.b, in.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	/* Option length past the UDP payload. */
+	mk_geneve(&f, 3, opts, 0x6558, 1, NULL, 0);
+	f.b[14 + 40 + 8] = 4;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	/* Options cut by the capture. */
+	mk_geneve(&f, 3, opts, 0x6558, 1, in.b, in.n);
+	f.n = 14 + 40 + 8 + 8 + 6;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_truncated);
+}
+
+/* GRE over IPv4 192.168.60.1 -> .2 (outer VLAN 300): flags, protocol,
+ * then the optional words, then `inner`. */
+static void
+mk_gre(struct fb *f, uint16_t flags, uint16_t proto, uint32_t key,
+       const uint8_t *inner, uint32_t inlen)
+{
+	uint32_t ip = fb_outer4(f, 300, "192.168.60.1", "192.168.60.2",
+				VIGIL_IPPROTO_GRE);
+
+	put16(f, flags);
+	put16(f, proto);
+	if (flags & 0x8000)
+		put32(f, 0xbeef0000); /* checksum, reserved */
+	if (flags & 0x2000)
+		put32(f, key);
+	if (flags & 0x1000)
+		put32(f, 77); /* sequence number */
+	putn(f, inner, inlen);
+	fix_ip4(f, ip);
+}
+
+static void
+test_tunnel_gre(void **state)
+{
+	struct fb in, in6, f, g, ip;
+	struct vigil_pkt_meta m, r;
+
+	(void)state;
+	/* With a key: IPv4 inside; the outer VLAN is the key's (there is
+	 * no inner Ethernet header). */
+	inner_tcp4(&in, 0, false);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	mk_gre(&f, 0x2000, 0x0800, 0x01020304, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 300);
+	check_tunnel(&m, VIGIL_TUN_GRE, 0x01020304, "192.168.60.1",
+		     "192.168.60.2");
+	assert_int_equal(m.l2_len, 18 + 20 + 8 + 140);
+	/* Reverse direction inside the same tunnel. */
+	inner_tcp4(&in, 0, true);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	mk_gre(&g, 0x2000, 0x0800, 0x01020304, ip.b, ip.n);
+	assert_int_equal(dect(&g, &r), VIGIL_DECODE_OK);
+	assert_memory_equal(&m.key, &r.key, sizeof(m.key));
+	assert_int_equal(r.dir, 1);
+
+	/* Checksum, key and sequence number all present. */
+	inner_tcp4(&in, 0, false);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	mk_gre(&f, 0xb000, 0x0800, 5, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 300);
+	check_tunnel(&m, VIGIL_TUN_GRE, 5, "192.168.60.1", "192.168.60.2");
+
+	/* Without a key: IPv6 inside, VNI 0. */
+	mk_tcp6(&in6, "fd00::20", 443, "fd00::1", 51000, VIGIL_TCP_ACK, 50);
+	ip.n = 0;
+	put_ip_of(&ip, &in6);
+	mk_gre(&f, 0, 0x86dd, 0, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_tunnel(&m, VIGIL_TUN_GRE, 0, "192.168.60.1", "192.168.60.2");
+	assert_int_equal(m.key.family, VIGIL_AF_INET6);
+	assert_addr6(&m.key, 0, "fd00::1");
+	assert_int_equal(m.key.port[1], 443);
+	assert_int_equal(m.ip_len, 40 + 20 + 50);
+	assert_int_equal(m.payload_len, 50);
+
+	/* Transparent Ethernet bridging (NVGRE-like): the inner tag. */
+	inner_tcp4(&in, 12, false);
+	mk_gre(&f, 0x2000, 0x6558, 0x00abcd01, in.b, in.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 12);
+	check_tunnel(&m, VIGIL_TUN_GRE, 0x00abcd01, "192.168.60.1",
+		     "192.168.60.2");
+
+	/* Malformed: version 2, routing present, key past the packet; cut
+	 * by the capture; not IP inside. */
+	mk_gre(&f, 0x2002, 0x0800, 1, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_gre);
+	mk_gre(&f, 0x4000, 0x0800, 0, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_gre);
+	mk_gre(&f, 0xb000, 0x0800, 1, NULL, 0);
+	set16(&f, 18 + 2, 20 + 10);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_gre);
+	mk_gre(&f, 0x0000, 0x0800, 1, NULL, 0);
+	set16(&f, 18 + 2, 20 + 3);
+	f.n = 18 + 20 + 4;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_gre);
+	mk_gre(&f, 0xb000, 0x0800, 1, ip.b, ip.n);
+	f.n = 18 + 20 + 10;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_truncated);
+	mk_gre(&f, 0x2000, 0x88cc, 1, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+}
+
+/* PPTP: enhanced GRE (version 1), call id 0x8fb1, then PPP. */
+static void
+mk_pptp(struct fb *f, uint16_t flags, bool addr_ctl, bool short_proto,
+	uint16_t ppp, const struct fb *ip)
+{
+	uint32_t o = fb_outer4(f, 0, "192.168.80.1", "192.168.80.2",
+			       VIGIL_IPPROTO_GRE);
+
+	put16(f, flags);
+	put16(f, 0x880b);
+	put16(f, (uint16_t)(ip->n + 4));
+	put16(f, 0x8fb1);
+	if (flags & 0x1000)
+		put32(f, 11);
+	if (flags & 0x0080)
+		put32(f, 10);
+	if (addr_ctl)
+		put16(f, 0xff03);
+	if (short_proto)
+		put8(f, (uint8_t)ppp);
+	else
+		put16(f, ppp);
+	putn(f, ip->b, ip->n);
+	fix_ip4(f, o);
+}
+
+static void
+test_tunnel_gre_pptp(void **state)
+{
+	struct fb in, in6, f, ip, ip6;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	inner_tcp4(&in, 0, false);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	mk_tcp6(&in6, "fd00::20", 443, "fd00::1", 51000, VIGIL_TCP_ACK, 50);
+	ip6.n = 0;
+	put_ip_of(&ip6, &in6);
+	/* Sequence and acknowledgement numbers, address and control. */
+	mk_pptp(&f, 0x3081, true, false, 0x0021, &ip);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	/* The call id is the peer's, different each way: not in the key. */
+	check_tunnel(&m, VIGIL_TUN_GRE, 0, "192.168.80.1", "192.168.80.2");
+	/* Compressed: no address/control, one-byte protocol; IPv6. */
+	mk_pptp(&f, 0x2001, false, true, 0x57, &ip6);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.family, VIGIL_AF_INET6);
+	assert_int_equal(m.key.vni, 0);
+	/* LCP, an acknowledgement alone, no key, another protocol. */
+	mk_pptp(&f, 0x3001, true, false, 0xc021, &ip);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+	mk_pptp(&f, 0x2081, true, false, 0x0021, &ip);
+	f.n = 14 + 20 + 12;
+	set16(&f, 14 + 2, 32);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+	mk_pptp(&f, 0x1001, true, false, 0x0021, &ip);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_gre);
+	mk_pptp(&f, 0x3081, true, false, 0x0021, &ip);
+	set16(&f, 14 + 20 + 2, 0x0800);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_gre);
+	/* Cut inside the acknowledgement number. */
+	mk_pptp(&f, 0x3081, true, false, 0x0021, &ip);
+	f.n = 14 + 20 + 14;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_truncated);
+}
+
+static void
+test_tunnel_erspan(void **state)
+{
+	struct fb in, f, ip;
+	uint8_t hdr[20];
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	inner_tcp4(&in, 20, false);
+	/* Type II: GRE with a sequence number, version 1, session 0x155. */
+	memset(hdr, 0, sizeof(hdr));
+	hdr[0] = 0x10;
+	hdr[2] = 0x01;
+	hdr[3] = 0x55;
+	{
+		struct fb pl;
+
+		pl.n = 0;
+		putn(&pl, hdr, 8);
+		putn(&pl, in.b, in.n);
+		mk_gre(&f, 0x1000, 0x88be, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		check_inner_tcp4(&m, 20);
+		check_tunnel(&m, VIGIL_TUN_ERSPAN2, 0x155, "192.168.60.1",
+			     "192.168.60.2");
+		assert_int_equal(m.l2_len, 18 + 20 + 8 + 8 + 18 + 140);
+		/* Version 2 in a type II header. */
+		pl.b[0] = 0x20;
+		mk_gre(&f, 0x1000, 0x88be, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+		/* Header cut. */
+		mk_gre(&f, 0x1000, 0x88be, 0, pl.b, 4);
+		assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	}
+	/* Type I: no sequence number, no ERSPAN header. */
+	mk_gre(&f, 0x0000, 0x88be, 0, in.b, in.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 20);
+	check_tunnel(&m, VIGIL_TUN_ERSPAN2, 0, "192.168.60.1", "192.168.60.2");
+
+	/* Type III: version 2, session 0x3ff, frame type 0 (Ethernet). */
+	{
+		struct fb pl;
+
+		memset(hdr, 0, sizeof(hdr));
+		hdr[0] = 0x20;
+		hdr[2] = 0x03;
+		hdr[3] = 0xff;
+		pl.n = 0;
+		putn(&pl, hdr, 12);
+		putn(&pl, in.b, in.n);
+		mk_gre(&f, 0x1000, 0x22eb, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		check_inner_tcp4(&m, 20);
+		check_tunnel(&m, VIGIL_TUN_ERSPAN3, 0x3ff, "192.168.60.1",
+			     "192.168.60.2");
+		assert_int_equal(m.l2_len, 18 + 20 + 8 + 12 + 18 + 140);
+		/* With the 8-byte platform-specific subheader (O bit). */
+		hdr[11] = 0x01;
+		pl.n = 0;
+		putn(&pl, hdr, 20);
+		putn(&pl, in.b, in.n);
+		mk_gre(&f, 0x1000, 0x22eb, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		check_inner_tcp4(&m, 20);
+		check_tunnel(&m, VIGIL_TUN_ERSPAN3, 0x3ff, "192.168.60.1",
+			     "192.168.60.2");
+		/* Frame type 2: an IP packet, no Ethernet header (the key's
+		 * VLAN is then the outer one). */
+		hdr[10] = 2 << 2;
+		hdr[11] = 0;
+		inner_tcp4(&in, 0, false);
+		ip.n = 0;
+		put_ip_of(&ip, &in);
+		pl.n = 0;
+		putn(&pl, hdr, 12);
+		putn(&pl, ip.b, ip.n);
+		mk_gre(&f, 0x1000, 0x22eb, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		check_inner_tcp4(&m, 300);
+		/* Frame type 1 is not decoded; version 1 is wrong here. */
+		pl.b[10] = 1 << 2;
+		mk_gre(&f, 0x1000, 0x22eb, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+		pl.b[10] = 0;
+		pl.b[0] = 0x10;
+		mk_gre(&f, 0x1000, 0x22eb, 0, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_tunnel);
+	}
+}
+
+static void
+test_tunnel_ipip(void **state)
+{
+	struct fb in, in6, f, ip;
+	struct vigil_pkt_meta m;
+	uint32_t o;
+
+	(void)state;
+	inner_tcp4(&in, 0, false);
+	mk_tcp6(&in6, "fd00::20", 443, "fd00::1", 51000, VIGIL_TCP_ACK, 50);
+
+	/* IPv4 in IPv4 (Calico IPIP), outer VLAN 300 is the key's. */
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	o = fb_outer4(&f, 300, "192.168.70.1", "192.168.70.2", 4);
+	putn(&f, ip.b, ip.n);
+	fix_ip4(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 300);
+	check_tunnel(&m, VIGIL_TUN_IPIP, 0, "192.168.70.1", "192.168.70.2");
+	assert_int_equal(m.l2_len, 18 + 20 + 140);
+
+	/* IPv6 in IPv4 (6in4, protocol 41). */
+	ip.n = 0;
+	put_ip_of(&ip, &in6);
+	o = fb_outer4(&f, 0, "192.168.70.1", "192.168.70.2", 41);
+	putn(&f, ip.b, ip.n);
+	fix_ip4(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_tunnel(&m, VIGIL_TUN_IPIP, 0, "192.168.70.1", "192.168.70.2");
+	assert_int_equal(m.key.family, VIGIL_AF_INET6);
+	assert_addr6(&m.key, 1, "fd00::20");
+	assert_int_equal(m.ip_len, 110);
+	assert_int_equal(m.payload_len, 50);
+
+	/* IPv4 in IPv6. */
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	o = fb_outer6(&f, "2001:db8::a", "2001:db8::b", 4);
+	putn(&f, ip.b, ip.n);
+	fix_ip6(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	check_tunnel(&m, VIGIL_TUN_IPIP, 0, "2001:db8::a", "2001:db8::b");
+	assert_int_equal(m.l2_len, 14 + 40 + 140);
+
+	/* IPv6 in IPv6. */
+	ip.n = 0;
+	put_ip_of(&ip, &in6);
+	o = fb_outer6(&f, "2001:db8::a", "2001:db8::b", 41);
+	putn(&f, ip.b, ip.n);
+	fix_ip6(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_tunnel(&m, VIGIL_TUN_IPIP, 0, "2001:db8::a", "2001:db8::b");
+	assert_int_equal(m.key.port[0], 51000);
+
+	/* The inner header is bad: its own counter. */
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	ip.b[0] = 0x43;
+	o = fb_outer4(&f, 0, "192.168.70.1", "192.168.70.2", 4);
+	putn(&f, ip.b, ip.n);
+	fix_ip4(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_ipv4);
+}
+
+/* `levels` IPv4-in-IPv4 headers around the inner TCP packet. */
+static void
+mk_ipip_nest(struct fb *f, unsigned levels)
+{
+	struct fb in;
+	uint32_t ips[8];
+
+	inner_tcp4(&in, 0, false);
+	fb_eth(f, 0x0800);
+	for (unsigned i = 0; i < levels; i++)
+		ips[i] = fb_ipv4(f, "172.16.0.1", "172.16.0.2", 4, 0);
+	put_ip_of(f, &in);
+	for (unsigned i = 0; i < levels; i++)
+		fix_ip4(f, ips[i]);
+}
+
+static void
+test_tunnel_nesting(void **state)
+{
+	struct fb in, vx, f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	/* VXLAN (VNI 42) inside GRE (key 5): the inner flow, the innermost
+	 * id, the outermost type and addresses. */
+	inner_tcp4(&in, 0, false);
+	mk_vxlan(&vx, 0, false, 4789, 42, &in);
+	mk_gre(&f, 0x2000, 0x0800, 5, vx.b + 14, vx.n - 14);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	check_tunnel(&m, VIGIL_TUN_GRE, 42, "192.168.60.1", "192.168.60.2");
+	/* GRE without key inside VXLAN: the VXLAN VNI stays. */
+	{
+		struct fb g, ip;
+
+		ip.n = 0;
+		put_ip_of(&ip, &in);
+		mk_gre(&g, 0, 0x0800, 0, ip.b, ip.n);
+		mk_vxlan(&f, 0, false, 4789, 99, &g);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		check_inner_tcp4(&m, 300); /* the GRE frame's tag */
+		check_tunnel(&m, VIGIL_TUN_VXLAN, 99, "192.168.50.1",
+			     "192.168.50.2");
+	}
+	/* Up to three levels; the fourth is counted. */
+	mk_ipip_nest(&f, 3);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	check_tunnel(&m, VIGIL_TUN_IPIP, 0, "172.16.0.1", "172.16.0.2");
+	mk_ipip_nest(&f, 4);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_tunnel_depth);
+	/* VXLAN in VXLAN in VXLAN in VXLAN. */
+	f = in;
+	for (int i = 0; i < 4; i++) {
+		struct fb o2;
+
+		mk_vxlan(&o2, 0, false, 4789, (uint32_t)i + 1, &f);
+		f = o2;
+	}
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_tunnel_depth);
+}
+
+static void
+mk_mpls(struct fb *f, unsigned nlabels, bool bos, const uint8_t *pl,
+	uint32_t n)
+{
+	fb_eth(f, 0x8847);
+	for (unsigned i = 0; i < nlabels; i++)
+		put32(f, (uint32_t)(1000 + i) << 12 |
+				 ((bos && i + 1 == nlabels) ? 0x100 : 0) |
+				 64);
+	putn(f, pl, n);
+}
+
+static void
+test_mpls(void **state)
+{
+	struct fb in, in6, f, ip;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	inner_tcp4(&in, 0, false);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	mk_mpls(&f, 1, true, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	assert_int_equal(m.tun.type, VIGIL_TUN_NONE);
+	assert_int_equal(m.l2_len, 14 + 4 + 140);
+
+	mk_tcp6(&in6, "fd00::20", 443, "fd00::1", 51000, VIGIL_TCP_ACK, 50);
+	ip.n = 0;
+	put_ip_of(&ip, &in6);
+	mk_mpls(&f, 3, true, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.family, VIGIL_AF_INET6);
+	assert_int_equal(m.key.port[0], 51000);
+	assert_int_equal(m.ip_len, 110);
+
+	/* Behind a VLAN tag, and MPLS multicast. */
+	{
+		static const uint16_t tpid[] = { 0x8100 };
+		static const uint16_t vid[] = { 33 };
+
+		fb_eth_tags(&f, 1, tpid, vid, 0x8848);
+		put32(&f, 16u << 12 | 0x100 | 1);
+		putn(&f, ip.b, ip.n);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		assert_int_equal(m.key.vlan, 33);
+	}
+
+	/* Ethernet pseudowire with a control word: the inner frame's tag. */
+	inner_tcp4(&in, 7, false);
+	{
+		struct fb pl;
+
+		pl.n = 0;
+		put32(&pl, 0);
+		putn(&pl, in.b, in.n);
+		mk_mpls(&f, 2, true, pl.b, pl.n);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		check_inner_tcp4(&m, 7);
+	}
+
+	/* Nine labels without bottom of stack; eight then a bad nibble. */
+	mk_mpls(&f, 9, false, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_mpls);
+	mk_mpls(&f, 8, true, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	ip.b[0] = 0x55;
+	mk_mpls(&f, 2, true, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_mpls);
+	/* A label cut by the capture. */
+	mk_mpls(&f, 2, true, ip.b, ip.n);
+	f.n = 14 + 6;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_truncated);
+}
+
+static void
+test_qinq_tunnelled(void **state)
+{
+	static const uint16_t tpid[] = { 0x88a8, 0x8100 };
+	static const uint16_t vid[] = { 200, 300 };
+	struct fb in, f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	/* QinQ inner frame inside VXLAN: the service tag (first). */
+	fb_eth_tags(&in, 2, tpid, vid, 0x0800);
+	fb_ipv4(&in, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_TCP, 120);
+	fb_tcp(&in, 40000, 80, VIGIL_TCP_ACK, 100);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 200);
+}
+
+/* ---- link types ----------------------------------------------------------- */
+
+/* Rewrite the Ethernet frame `e` to link type `lt`. */
+static void
+relink(struct fb *out, const struct fb *e, int lt, bool big_endian_af,
+       uint32_t af6)
+{
+	uint16_t type = rd16_(e->b + 12);
+	bool v6 = type == 0x86dd;
+	uint32_t af = v6 ? af6 : 2;
+
+	out->n = 0;
+	switch (lt) {
+	case VIGIL_DLT_LINUX_SLL:
+		put16(out, 4);	/* sent by us */
+		put16(out, 1);	/* ARPHRD_ETHER */
+		put16(out, 6);
+		putn(out, e->b + 6, 6);
+		putz(out, 2);
+		put16(out, type);
+		putn(out, e->b + 14, e->n - 14);
+		return;
+	case VIGIL_DLT_LINUX_SLL2:
+		put16(out, type);
+		put16(out, 0);
+		put32(out, 3); /* interface index */
+		put16(out, 1);
+		put8(out, 0);
+		put8(out, 6);
+		putn(out, e->b + 6, 6);
+		putz(out, 2);
+		putn(out, e->b + 14, e->n - 14);
+		return;
+	case VIGIL_DLT_NULL:
+	case VIGIL_DLT_LOOP:
+		if (big_endian_af) {
+			put32(out, af);
+		} else {
+			put8(out, (uint8_t)af);
+			putz(out, 3);
+		}
+		put_ip_of(out, e);
+		return;
+	default: /* raw */
+		put_ip_of(out, e);
+		return;
+	}
+}
+
+static void
+check_same_flow(const struct vigil_pkt_meta *a, const struct vigil_pkt_meta *b)
+{
+	assert_memory_equal(&a->key, &b->key, sizeof(a->key));
+	assert_int_equal(a->dir, b->dir);
+	assert_int_equal(a->ip_len, b->ip_len);
+	assert_int_equal(a->payload_len, b->payload_len);
+	assert_int_equal(a->tcp_flags, b->tcp_flags);
+	assert_int_equal(a->rx_hash, b->rx_hash);
+}
+
+static void
+test_linktypes(void **state)
+{
+	static const uint16_t tpid[] = { 0x88a8, 0x8100 };
+	static const uint16_t vid[] = { 200, 300 };
+	static const uint32_t af6[] = { 10, 23, 24, 28, 30 };
+	struct fb e4, e6, f, q;
+	struct vigil_pkt_meta me4, me6, mq, m;
+
+	(void)state;
+	vigil_decoder_defaults(&dflt);
+	mk_tcp4(&e4, "10.0.0.1", 40000, "10.0.0.2", 80, VIGIL_TCP_SYN, 0);
+	mk_tcp6(&e6, "fd00::20", 443, "fd00::1", 51000, VIGIL_TCP_ACK, 50);
+	fb_eth_tags(&q, 2, tpid, vid, 0x0800);
+	fb_ipv4(&q, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_UDP, 8 + 10);
+	fb_udp(&q, 1000, 2000, 10);
+	assert_int_equal(dect(&e4, &me4), VIGIL_DECODE_OK);
+	assert_int_equal(dect(&e6, &me6), VIGIL_DECODE_OK);
+	assert_int_equal(dect(&q, &mq), VIGIL_DECODE_OK);
+	assert_int_equal(mq.key.vlan, 200);
+
+	/* Linux cooked v1 and v2, untagged and QinQ (tags reinserted after
+	 * the cooked header, protocol 0x88a8). */
+	relink(&f, &e4, VIGIL_DLT_LINUX_SLL, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL, &f, &m),
+			 VIGIL_DECODE_OK);
+	check_same_flow(&m, &me4);
+	assert_int_equal(m.l2_len, e4.n + 2);
+	relink(&f, &e6, VIGIL_DLT_LINUX_SLL, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL, &f, &m),
+			 VIGIL_DECODE_OK);
+	check_same_flow(&m, &me6);
+	relink(&f, &q, VIGIL_DLT_LINUX_SLL, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL, &f, &m),
+			 VIGIL_DECODE_OK);
+	check_same_flow(&m, &mq);
+	relink(&f, &e4, VIGIL_DLT_LINUX_SLL2, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL2, &f, &m),
+			 VIGIL_DECODE_OK);
+	check_same_flow(&m, &me4);
+	assert_int_equal(m.l2_len, e4.n + 6);
+	relink(&f, &q, VIGIL_DLT_LINUX_SLL2, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL2, &f, &m),
+			 VIGIL_DECODE_OK);
+	check_same_flow(&m, &mq);
+	relink(&f, &e6, VIGIL_DLT_LINUX_SLL2, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL2, &f, &m),
+			 VIGIL_DECODE_OK);
+	check_same_flow(&m, &me6);
+
+	/* Raw IP under every number it goes by; IPv4-only and IPv6-only. */
+	{
+		static const int raws[] = { VIGIL_DLT_RAW, VIGIL_DLT_RAW_12,
+					    VIGIL_DLT_RAW_14 };
+
+		for (unsigned i = 0; i < 3; i++) {
+			relink(&f, &e4, raws[i], false, 0);
+			assert_int_equal(decx(&dflt, raws[i], &f, &m),
+					 VIGIL_DECODE_OK);
+			check_same_flow(&m, &me4);
+			assert_int_equal(m.l2_len, 40);
+			relink(&f, &e6, raws[i], false, 0);
+			assert_int_equal(decx(&dflt, raws[i], &f, &m),
+					 VIGIL_DECODE_OK);
+			check_same_flow(&m, &me6);
+		}
+		relink(&f, &e4, VIGIL_DLT_RAW, false, 0);
+		assert_int_equal(decx(&dflt, VIGIL_DLT_IPV4, &f, &m),
+				 VIGIL_DECODE_OK);
+		check_same_flow(&m, &me4);
+		assert_int_equal(decx(&dflt, VIGIL_DLT_IPV6, &f, &m),
+				 VIGIL_CTR_drop_bad_ipv6);
+		relink(&f, &e6, VIGIL_DLT_RAW, false, 0);
+		assert_int_equal(decx(&dflt, VIGIL_DLT_IPV6, &f, &m),
+				 VIGIL_DECODE_OK);
+		check_same_flow(&m, &me6);
+		/* Version 5: not IP. */
+		f.b[0] = 0x50;
+		assert_int_equal(decx(&dflt, VIGIL_DLT_RAW, &f, &m),
+				 VIGIL_CTR_drop_bad_linktype);
+		f.n = 0;
+		assert_int_equal(decx(&dflt, VIGIL_DLT_RAW, &f, &m),
+				 VIGIL_CTR_drop_truncated);
+	}
+
+	/* BSD loopback: NULL in either byte order, LOOP big-endian; every
+	 * IPv6 address family value. */
+	relink(&f, &e4, VIGIL_DLT_NULL, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m), VIGIL_DECODE_OK);
+	check_same_flow(&m, &me4);
+	assert_int_equal(m.l2_len, 44);
+	relink(&f, &e4, VIGIL_DLT_NULL, true, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m), VIGIL_DECODE_OK);
+	check_same_flow(&m, &me4);
+	for (unsigned i = 0; i < RTE_DIM(af6); i++) {
+		relink(&f, &e6, VIGIL_DLT_NULL, false, af6[i]);
+		assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m),
+				 VIGIL_DECODE_OK);
+		check_same_flow(&m, &me6);
+		relink(&f, &e6, VIGIL_DLT_NULL, true, af6[i]);
+		assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m),
+				 VIGIL_DECODE_OK);
+		check_same_flow(&m, &me6);
+		relink(&f, &e6, VIGIL_DLT_LOOP, true, af6[i]);
+		assert_int_equal(decx(&dflt, VIGIL_DLT_LOOP, &f, &m),
+				 VIGIL_DECODE_OK);
+		check_same_flow(&m, &me6);
+	}
+	relink(&f, &e4, VIGIL_DLT_LOOP, true, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LOOP, &f, &m), VIGIL_DECODE_OK);
+	check_same_flow(&m, &me4);
+	/* LOOP is big-endian only: 02 00 00 00 is no family it knows. */
+	relink(&f, &e4, VIGIL_DLT_NULL, false, 0);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LOOP, &f, &m),
+			 VIGIL_CTR_drop_bad_linktype);
+	/* An unknown family (AF_UNIX = 1), and IPv6 claimed for IPv4. */
+	f.b[0] = 1;
+	assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m),
+			 VIGIL_CTR_drop_bad_linktype);
+	f.b[0] = 30;
+	assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m),
+			 VIGIL_CTR_drop_bad_ipv6);
+
+	/* Link headers too short, cooked protocol that is no ethertype,
+	 * ARP in a cooked capture, a link type the decoder does not know. */
+	for (uint32_t n = 0; n < 20; n++) {
+		relink(&f, &e4, VIGIL_DLT_LINUX_SLL2, false, 0);
+		f.n = n;
+		assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL2, &f, &m),
+				 VIGIL_CTR_drop_bad_linktype);
+		if (n < 16) {
+			relink(&f, &e4, VIGIL_DLT_LINUX_SLL, false, 0);
+			f.n = n;
+			assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL, &f,
+					      &m),
+					 VIGIL_CTR_drop_bad_linktype);
+		}
+		if (n < 4) {
+			relink(&f, &e4, VIGIL_DLT_NULL, false, 0);
+			f.n = n;
+			assert_int_equal(decx(&dflt, VIGIL_DLT_NULL, &f, &m),
+					 VIGIL_CTR_drop_bad_linktype);
+			assert_int_equal(decx(&dflt, VIGIL_DLT_LOOP, &f, &m),
+					 VIGIL_CTR_drop_bad_linktype);
+		}
+	}
+	relink(&f, &e4, VIGIL_DLT_LINUX_SLL, false, 0);
+	set16(&f, 14, 0x0004); /* 802.2 LLC */
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL, &f, &m),
+			 VIGIL_CTR_drop_bad_linktype);
+	set16(&f, 14, 0x0806);
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL, &f, &m),
+			 VIGIL_CTR_drop_arp);
+	relink(&f, &e4, VIGIL_DLT_LINUX_SLL2, false, 0);
+	set16(&f, 0, 0x000c); /* CAN */
+	assert_int_equal(decx(&dflt, VIGIL_DLT_LINUX_SLL2, &f, &m),
+			 VIGIL_CTR_drop_bad_linktype);
+	assert_int_equal(decx(&dflt, 105, &e4, &m),
+			 VIGIL_CTR_drop_bad_linktype);
+
+	/* Which link types are decoded at all. */
+	{
+		static const int yes[] = { 0, 1, 12, 14, 101, 108, 113, 228,
+					   229, 276 };
+		static const int no[] = { -1, 2, 6, 105, 127, 192, 220, 239 };
+
+		for (unsigned i = 0; i < RTE_DIM(yes); i++)
+			assert_true(vigil_linktype_supported(yes[i]));
+		for (unsigned i = 0; i < RTE_DIM(no); i++)
+			assert_false(vigil_linktype_supported(no[i]));
+	}
+}
+
+static void
+test_tunnel_names_and_defaults(void **state)
+{
+	struct vigil_decoder d;
+
+	(void)state;
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_NONE), "");
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_VXLAN), "vxlan");
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_GENEVE), "geneve");
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_GRE), "gre");
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_ERSPAN2), "erspan2");
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_ERSPAN3), "erspan3");
+	assert_string_equal(vigil_tunnel_name(VIGIL_TUN_IPIP), "ipip");
+	assert_string_equal(vigil_tunnel_name(200), "unknown");
+	memset(&d, 0xff, sizeof(d));
+	vigil_decoder_defaults(&d);
+	assert_int_equal(d.n_vxlan, 2);
+	assert_int_equal(d.vxlan_ports[0], 4789);
+	assert_int_equal(d.vxlan_ports[1], 8472);
+	assert_int_equal(d.vxlan_ports[2], 0);
+	assert_int_equal(d.geneve_port, 6081);
+	assert_true(d.decap);
+	assert_true(sizeof(struct vigil_pkt_meta) <= 128);
+	assert_int_equal(sizeof(struct vigil_flow_key), 48);
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+/* TCP SYN with the option bytes `opt` (a multiple of 4 bytes). */
+static void
+mk_syn_opts(struct fb *f, const uint8_t *opt, uint32_t n)
+{
+	fb_eth(f, 0x0800);
+	fb_ipv4(f, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_TCP, 20 + n);
+	fb_tcp(f, 40000, 443, VIGIL_TCP_SYN, 0);
+	f->b[14 + 20 + 12] = (uint8_t)((5 + n / 4) << 4);
+	putn(f, opt, n);
+	fb_pad60(f);
+}
+
+static void
+test_tcp_options(void **state)
+{
+	/* MSS 1460, SACK permitted, timestamps, NOP, window scale 7. */
+	static const uint8_t good[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+					  0, 1, 0, 0, 0, 0, 1, 3, 3, 7 };
+	/* End of list, then anything. */
+	static const uint8_t eol[8] = { 1, 1, 0, 0xff, 0xff, 0, 0, 0 };
+	static const uint8_t mss3[4] = { 2, 3, 5, 1 };
+	static const uint8_t len0[4] = { 1, 1, 30, 0 };
+	static const uint8_t over[8] = { 1, 1, 1, 1, 1, 1, 30, 8 };
+	static const uint8_t lone[4] = { 1, 1, 1, 30 };
+	static const uint8_t sack[12] = { 1, 1, 5, 10, 0, 0, 0, 1,
+					  0, 0, 0, 2 };
+	static const uint8_t sack9[12] = { 1, 1, 5, 9, 0, 0, 0, 1,
+					   0, 0, 0, 0 };
+	static const uint8_t unknown[8] = { 34, 6, 1, 2, 3, 4, 1, 0 };
+	struct fb f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	mk_syn_opts(&f, good, sizeof(good));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, 0);
+	assert_int_equal(m.payload_len, 0);
+	assert_int_equal(m.tcp_seq, 1000);
+	assert_int_equal(m.tcp_ack, 2000);
+	assert_int_equal(m.tcp_win, 65535);
+	mk_syn_opts(&f, eol, sizeof(eol));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, 0);
+	mk_syn_opts(&f, sack, sizeof(sack));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, 0);
+	mk_syn_opts(&f, unknown, sizeof(unknown));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, 0);
+	/* Malformed lists: noted, the packet is counted all the same. */
+	mk_syn_opts(&f, mss3, sizeof(mss3));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, VIGIL_NOTE_TCP_OPTS_BAD);
+	assert_int_equal(m.key.port[1], 443);
+	mk_syn_opts(&f, len0, sizeof(len0));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, VIGIL_NOTE_TCP_OPTS_BAD);
+	mk_syn_opts(&f, over, sizeof(over));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, VIGIL_NOTE_TCP_OPTS_BAD);
+	mk_syn_opts(&f, lone, sizeof(lone));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, VIGIL_NOTE_TCP_OPTS_BAD);
+	mk_syn_opts(&f, sack9, sizeof(sack9));
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, VIGIL_NOTE_TCP_OPTS_BAD);
+	/* Options cut by the snap length are not judged. */
+	mk_syn_opts(&f, over, sizeof(over));
+	f.n = 14 + 20 + 20 + 6;
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.notes, 0);
+}
+
+static void
+test_ipv4_options(void **state)
+{
+	static const uint8_t good[8] = { 0x94, 4, 0, 0, 1, 1, 1, 0 };
+	static const uint8_t bad[8] = { 1, 0x44, 12, 5, 0, 0, 0, 0 };
+	static const uint8_t zero_len[4] = { 0x07, 0, 0, 0 };
+	struct fb f;
+	struct vigil_pkt_meta m;
+	const struct {
+		const uint8_t *o;
+		uint32_t n;
+		uint8_t note;
+	} cases[] = {
+		{ good, 8, 0 },
+		{ bad, 8, VIGIL_NOTE_IPV4_OPTS_BAD },
+		{ zero_len, 4, VIGIL_NOTE_IPV4_OPTS_BAD },
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < RTE_DIM(cases); i++) {
+		fb_eth(&f, 0x0800);
+		fb_ipv4(&f, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_UDP,
+			cases[i].n + 8 + 4);
+		f.b[14] = (uint8_t)(0x45 + cases[i].n / 4);
+		putn(&f, cases[i].o, cases[i].n);
+		fb_udp(&f, 1, 2, 4);
+		fb_pad60(&f);
+		assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+		assert_int_equal(m.notes, cases[i].note);
+		assert_int_equal(m.key.port[0], 1);
+		assert_int_equal(m.payload_len, 4);
+		assert_int_equal(m.ip_len, 20 + cases[i].n + 12);
+	}
+}
+
+/* ---- fragments ------------------------------------------------------------- */
+
+/* One IPv4 fragment of the UDP datagram 10.0.0.1:1000 -> 10.0.0.2:2000
+ * with `total` bytes of UDP (header included): bytes [off, off + len). */
+static void
+mk_frag4(struct fb *f, uint16_t id, uint16_t vlan, uint32_t total,
+	 uint32_t off, uint32_t len, const char *src, const char *dst)
+{
+	static const uint16_t tpid[] = { 0x8100 };
+	uint8_t udp[4096];
+
+	memset(udp, 'f', sizeof(udp));
+	udp[0] = 1000 >> 8;
+	udp[1] = 1000 & 0xff;
+	udp[2] = 2000 >> 8;
+	udp[3] = 2000 & 0xff;
+	udp[4] = (uint8_t)(total >> 8);
+	udp[5] = (uint8_t)total;
+	if (vlan)
+		fb_eth_tags(f, 1, tpid, &vlan, 0x0800);
+	else
+		fb_eth(f, 0x0800);
+	{
+		uint32_t ip = fb_ipv4(f, src, dst, VIGIL_IPPROTO_UDP, len);
+
+		set16(f, ip + 4, id);
+		set16(f, ip + 6,
+		      (uint16_t)((off / 8) | (off + len < total ? 0x2000 : 0)));
+	}
+	putn(f, udp + off, len);
+	fb_pad60(f);
+}
+
+static int
+decft(struct vigil_frag_table *ft, uint64_t now, const struct fb *f,
+      struct vigil_pkt_meta *m)
+{
+	int rc, rc2;
+	struct vigil_pkt_meta m2;
+
+	vigil_decoder_defaults(&dflt);
+	memset(m, 0xa5, sizeof(*m));
+	rc = vigil_decode_pkt_ft(&dflt, ft, now, VIGIL_DLT_EN10MB, f->b, f->n,
+				 f->n, m);
+	check_result_sane(rc, m, f->n);
+	/* Without a table: a later fragment is never keyed. */
+	rc2 = vigil_decode_pkt(&dflt, VIGIL_DLT_EN10MB, f->b, f->n, f->n, &m2);
+	if (rc == VIGIL_DECODE_OK && (m->notes & VIGIL_NOTE_FRAGMENT))
+		assert_int_equal(rc2, VIGIL_CTR_drop_fragment_unmatched);
+	else
+		assert_int_equal(rc2, rc);
+	return rc;
+}
+
+static struct vigil_frag_table *
+ft_new(uint32_t entries)
+{
+	void *mem = malloc(vigil_frag_table_size(entries));
+	struct vigil_frag_table *ft;
+
+	assert_non_null(mem);
+	ft = vigil_frag_table_init(mem, entries, VIGIL_FRAG_TIMEOUT_US);
+	assert_ptr_equal(ft, mem);
+	return ft;
+}
+
+static void
+test_fragments_ipv4_table(void **state)
+{
+	const uint64_t t0 = 1767225600000000ull;
+	struct vigil_frag_table *ft = ft_new(64);
+	struct fb f;
+	struct vigil_pkt_meta m1, m2, m3, m;
+
+	(void)state;
+	/* 3008 bytes of UDP in three fragments: 1480, 1480 and 48. */
+	mk_frag4(&f, 0x1234, 0, 3008, 0, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0, &f, &m1), VIGIL_DECODE_OK);
+	assert_int_equal(m1.key.port[0], 1000);
+	assert_int_equal(m1.key.port[1], 2000);
+	assert_int_equal(m1.ip_len, 1500);
+	assert_int_equal(m1.payload_len, 1472);
+	assert_int_equal(m1.notes, 0);
+	assert_int_equal(ft->live, 1);
+	mk_frag4(&f, 0x1234, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + 10, &f, &m2), VIGIL_DECODE_OK);
+	assert_memory_equal(&m2.key, &m1.key, sizeof(m1.key));
+	assert_int_equal(m2.dir, m1.dir);
+	assert_int_equal(m2.rx_hash, m1.rx_hash);
+	assert_int_equal(m2.ip_len, 1500);
+	assert_int_equal(m2.payload_len, 1480);
+	assert_int_equal(m2.notes, VIGIL_NOTE_FRAGMENT);
+	mk_frag4(&f, 0x1234, 0, 3008, 2960, 48, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + 20, &f, &m3), VIGIL_DECODE_OK);
+	assert_memory_equal(&m3.key, &m1.key, sizeof(m1.key));
+	assert_int_equal(m3.ip_len, 68);
+	assert_int_equal(m3.payload_len, 48);
+	/* The datagram's payload, counted once. */
+	assert_int_equal(m1.payload_len + m2.payload_len + m3.payload_len,
+			 3000);
+	/* Every byte seen: the entry is gone, a duplicate is unmatched. */
+	assert_int_equal(ft->live, 0);
+	mk_frag4(&f, 0x1234, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + 30, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+
+	/* Later fragments before the first, or without it, or of another
+	 * datagram (id, VLAN, direction), are unmatched. */
+	mk_frag4(&f, 7, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	mk_frag4(&f, 7, 0, 3008, 0, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0, &f, &m), VIGIL_DECODE_OK);
+	mk_frag4(&f, 8, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	mk_frag4(&f, 7, 5, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	mk_frag4(&f, 7, 0, 3008, 1480, 1480, "10.0.0.2", "10.0.0.1");
+	assert_int_equal(decft(ft, t0, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	/* Out of order: last, then middle. */
+	mk_frag4(&f, 7, 0, 3008, 2960, 48, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + 1, &f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(ft->live, 1);
+	mk_frag4(&f, 7, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + 2, &f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(ft->live, 0);
+
+	/* Expiry by packet time: 30 s after the first fragment. */
+	mk_frag4(&f, 9, 0, 3008, 0, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0, &f, &m), VIGIL_DECODE_OK);
+	mk_frag4(&f, 9, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + VIGIL_FRAG_TIMEOUT_US, &f, &m),
+			 VIGIL_DECODE_OK);
+	mk_frag4(&f, 9, 0, 3008, 2960, 48, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + VIGIL_FRAG_TIMEOUT_US + 1, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	free(ft);
+}
+
+static void
+test_fragments_table_full(void **state)
+{
+	const uint64_t t0 = 1767225600000000ull;
+	struct vigil_frag_table *ft = ft_new(8);
+	struct fb f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	assert_null(vigil_frag_table_init(ft, 12, 1));
+	assert_null(vigil_frag_table_init(ft, 4, 1));
+	/* Eight datagrams fill the table; the ninth replaces the oldest. */
+	for (uint16_t id = 0; id < 9; id++) {
+		mk_frag4(&f, id, 0, 3008, 0, 1480, "10.0.0.1", "10.0.0.2");
+		assert_int_equal(decft(ft, t0 + id, &f, &m), VIGIL_DECODE_OK);
+		assert_int_equal(m.notes,
+				 id < 8 ? 0 : VIGIL_NOTE_FRAG_EVICT);
+	}
+	assert_int_equal(ft->live, 8);
+	mk_frag4(&f, 0, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	assert_int_equal(decft(ft, t0 + 10, &f, &m),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	for (uint16_t id = 1; id < 9; id++) {
+		mk_frag4(&f, id, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+		assert_int_equal(decft(ft, t0 + 10, &f, &m), VIGIL_DECODE_OK);
+	}
+	/* Expired entries are reused without counting a replacement. */
+	for (uint16_t id = 100; id < 108; id++) {
+		mk_frag4(&f, id, 0, 3008, 0, 1480, "10.0.0.1", "10.0.0.2");
+		assert_int_equal(decft(ft, t0 + 31000000, &f, &m),
+				 VIGIL_DECODE_OK);
+		assert_int_equal(m.notes, 0);
+	}
+	vigil_frag_table_clear(ft);
+	assert_int_equal(ft->live, 0);
+	free(ft);
+}
+
+static void
+test_fragments_ipv6_table(void **state)
+{
+	struct vigil_frag_table *ft = ft_new(64);
+	struct fb f;
+	struct vigil_pkt_meta m1, m2;
+
+	(void)state;
+	/* mk_frag6: fragment header then 20 + 100 bytes (TCP). */
+	mk_frag6(&f, 1); /* first, M set */
+	assert_int_equal(decft(ft, 5, &f, &m1), VIGIL_DECODE_OK);
+	assert_int_equal(m1.key.port[0], 7000);
+	assert_int_equal(m1.payload_len, 100);
+	assert_int_equal(m1.ip_len, 40 + 8 + 120);
+	mk_frag6(&f, (uint16_t)(15 << 3)); /* last, at 15 x 8 = 120 */
+	assert_int_equal(decft(ft, 6, &f, &m2), VIGIL_DECODE_OK);
+	assert_memory_equal(&m2.key, &m1.key, sizeof(m1.key));
+	assert_int_equal(m2.notes, VIGIL_NOTE_FRAGMENT);
+	assert_int_equal(m2.ip_len, 40 + 8 + 120);
+	assert_int_equal(m2.payload_len, 120);
+	assert_int_equal(m2.tcp_flags, 0);
+	assert_int_equal(ft->live, 0);
+	/* Another identification. */
+	mk_frag6(&f, 1);
+	assert_int_equal(decft(ft, 7, &f, &m1), VIGIL_DECODE_OK);
+	mk_frag6(&f, (uint16_t)(15 << 3));
+	f.b[14 + 40 + 7] ^= 1;
+	assert_int_equal(decft(ft, 8, &f, &m2),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	free(ft);
+}
+
+static void
+test_fragments_outer_tunnel(void **state)
+{
+	struct vigil_frag_table *ft = ft_new(64);
+	struct fb in, whole, f1, f2;
+	struct vigil_pkt_meta m1, m2, mw;
+	uint32_t ipl, cut = 96;
+
+	(void)state;
+	/* A VXLAN packet whose outer IPv4 packet is fragmented: the first
+	 * fragment holds the tunnel and inner headers, the second the rest
+	 * of the inner payload. */
+	inner_tcp4(&in, 0, false);
+	mk_vxlan(&whole, 0, false, 4789, 42, &in);
+	assert_int_equal(dect(&whole, &mw), VIGIL_DECODE_OK);
+	ipl = whole.n - 14 - 20; /* outer IP payload */
+	f1.n = 0;
+	putn(&f1, whole.b, 14 + 20 + cut);
+	set16(&f1, 14 + 2, (uint16_t)(20 + cut));
+	set16(&f1, 14 + 6, 0x2000);
+	f2.n = 0;
+	putn(&f2, whole.b, 14 + 20);
+	putn(&f2, whole.b + 14 + 20 + cut, ipl - cut);
+	set16(&f2, 14 + 2, (uint16_t)(20 + ipl - cut));
+	set16(&f2, 14 + 6, cut / 8);
+	fb_pad60(&f2);
+	assert_int_equal(decft(ft, 1, &f1, &m1), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m1, 0);
+	check_tunnel(&m1, VIGIL_TUN_VXLAN, 42, "192.168.50.1", "192.168.50.2");
+	assert_memory_equal(&m1.key, &mw.key, sizeof(mw.key));
+	assert_int_equal(decft(ft, 2, &f2, &m2), VIGIL_DECODE_OK);
+	assert_memory_equal(&m2.key, &mw.key, sizeof(mw.key));
+	assert_memory_equal(&m2.tun, &mw.tun, sizeof(mw.tun));
+	assert_int_equal(m2.dir, mw.dir);
+	/* The inner packet was counted whole with the first fragment. */
+	assert_int_equal(m2.ip_len, 0);
+	assert_int_equal(m2.payload_len, 0);
+	assert_int_equal(m2.l2_len, f2.n);
+	assert_int_equal(ft->live, 0);
+
+	/* The reverse: an inner datagram fragmented inside VXLAN; the
+	 * tunnel context is part of the datagram's identity. */
+	mk_frag4(&in, 0x77, 0, 3008, 0, 1480, "10.0.0.1", "10.0.0.2");
+	mk_vxlan(&f1, 0, false, 4789, 42, &in);
+	assert_int_equal(decft(ft, 3, &f1, &m1), VIGIL_DECODE_OK);
+	check_tunnel(&m1, VIGIL_TUN_VXLAN, 42, "192.168.50.1", "192.168.50.2");
+	assert_int_equal(m1.payload_len, 1472);
+	mk_frag4(&in, 0x77, 0, 3008, 1480, 1480, "10.0.0.1", "10.0.0.2");
+	mk_vxlan(&f2, 0, false, 4789, 42, &in);
+	assert_int_equal(decft(ft, 4, &f2, &m2), VIGIL_DECODE_OK);
+	assert_memory_equal(&m2.key, &m1.key, sizeof(m1.key));
+	assert_memory_equal(&m2.tun, &m1.tun, sizeof(m1.tun));
+	assert_int_equal(m2.payload_len, 1480);
+	assert_int_equal(m2.ip_len, 1500);
+	mk_vxlan(&f2, 0, false, 4789, 43, &in); /* another VNI */
+	assert_int_equal(decft(ft, 4, &f2, &m2),
+			 VIGIL_CTR_drop_fragment_unmatched);
+	free(ft);
+}
+
+/* ---- robustness of the new paths ------------------------------------------ */
+
+static void
+test_every_prefix_tunnels_linktypes(void **state)
+{
+	static const uint8_t opts[12] = { 0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4,
+					  0xff, 0xff, 0x01, 0x00 };
+	struct fb in, in6, f, g, ip, pl;
+	uint32_t o;
+
+	(void)state;
+	vigil_decoder_defaults(&dflt);
+	inner_tcp4(&in, 100, false);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	check_prefixes_lt(&dflt, VIGIL_DLT_EN10MB, &f, 0, 0,
+			  14 + 20 + 8 + 8 + 18 + 20 + 20);
+	mk_udp6_ext(&in6, "fd00::1", 5353, "fd00::2", 53, 21);
+	mk_geneve(&f, 3, opts, 0x6558, 0x123456, in6.b, in6.n);
+	check_prefixes_lt(&dflt, VIGIL_DLT_EN10MB, &f, 0, 0,
+			  14 + 40 + 8 + 20 + 14 + 40 + 24 + 8);
+	inner_tcp4(&in, 0, false);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	mk_gre(&f, 0xb000, 0x0800, 5, ip.b, ip.n);
+	check_prefixes_lt(&dflt, VIGIL_DLT_EN10MB, &f, 0, 0,
+			  18 + 20 + 16 + 20 + 20);
+	pl.n = 0;
+	putz(&pl, 12);
+	pl.b[0] = 0x20;
+	pl.b[11] = 1;
+	putz(&pl, 8);
+	putn(&pl, in.b, in.n);
+	mk_gre(&f, 0x1000, 0x22eb, 0, pl.b, pl.n);
+	check_prefixes_lt(&dflt, VIGIL_DLT_EN10MB, &f, 0, 0,
+			  18 + 20 + 8 + 20 + 14 + 20 + 20);
+	mk_tcp6(&in6, "fd00::20", 443, "fd00::1", 51000, VIGIL_TCP_ACK, 50);
+	ip.n = 0;
+	put_ip_of(&ip, &in6);
+	o = fb_outer4(&f, 0, "192.168.70.1", "192.168.70.2", 41);
+	putn(&f, ip.b, ip.n);
+	fix_ip4(&f, o);
+	check_prefixes_lt(&dflt, VIGIL_DLT_EN10MB, &f, 0, 0,
+			  14 + 20 + 40 + 20);
+	mk_mpls(&f, 3, true, ip.b, ip.n);
+	check_prefixes_lt(&dflt, VIGIL_DLT_EN10MB, &f, 0, 0,
+			  14 + 12 + 40 + 20);
+
+	/* Link types: a short link header has its own counter. */
+	mk_tcp4(&g, "10.0.0.1", 40000, "10.0.0.2", 80, VIGIL_TCP_ACK, 30);
+	relink(&f, &g, VIGIL_DLT_LINUX_SLL, false, 0);
+	check_prefixes_lt(&dflt, VIGIL_DLT_LINUX_SLL, &f, 16,
+			  VIGIL_CTR_drop_bad_linktype, 16 + 40);
+	relink(&f, &g, VIGIL_DLT_LINUX_SLL2, false, 0);
+	check_prefixes_lt(&dflt, VIGIL_DLT_LINUX_SLL2, &f, 20,
+			  VIGIL_CTR_drop_bad_linktype, 20 + 40);
+	relink(&f, &g, VIGIL_DLT_NULL, false, 0);
+	check_prefixes_lt(&dflt, VIGIL_DLT_NULL, &f, 4,
+			  VIGIL_CTR_drop_bad_linktype, 4 + 40);
+	relink(&f, &in6, VIGIL_DLT_LOOP, true, 24);
+	check_prefixes_lt(&dflt, VIGIL_DLT_LOOP, &f, 4,
+			  VIGIL_CTR_drop_bad_linktype, 4 + 60);
+	relink(&f, &g, VIGIL_DLT_RAW, false, 0);
+	check_prefixes_lt(&dflt, VIGIL_DLT_RAW, &f, 0, 0, 40);
+	check_prefixes_lt(&dflt, VIGIL_DLT_IPV4, &f, 0, 0, 40);
+	relink(&f, &in6, VIGIL_DLT_RAW, false, 0);
+	check_prefixes_lt(&dflt, VIGIL_DLT_IPV6, &f, 0, 0, 60);
+	/* A tunnel in a cooked capture. */
+	mk_vxlan(&g, 0, false, 8472, 1, &in);
+	relink(&f, &g, VIGIL_DLT_LINUX_SLL2, false, 0);
+	check_prefixes_lt(&dflt, VIGIL_DLT_LINUX_SLL2, &f, 20,
+			  VIGIL_CTR_drop_bad_linktype,
+			  20 + 20 + 8 + 8 + 14 + 20 + 20);
+}
+
+/* Random frames of every link type, biased towards the headers that lead
+ * into tunnels, MPLS and fragments, through a small fragment table. */
+static void
+test_random_frames_tunnels(void **state)
+{
+	static const int lts[] = { VIGIL_DLT_EN10MB, VIGIL_DLT_LINUX_SLL,
+				   VIGIL_DLT_LINUX_SLL2, VIGIL_DLT_RAW,
+				   VIGIL_DLT_NULL, VIGIL_DLT_LOOP,
+				   VIGIL_DLT_IPV4, VIGIL_DLT_IPV6 };
+	static const uint8_t protos[] = { 4, 41, 47, 17, 17, 17, 6, 44, 0 };
+	static const uint16_t ports[] = { 4789, 8472, 6081, 53 };
+	static const uint16_t gre_protos[] = { 0x0800, 0x86dd, 0x6558, 0x88be,
+					       0x22eb, 0x8847 };
+	struct vigil_frag_table *ft = ft_new(16);
+	uint8_t buf[600];
+	struct vigil_pkt_meta m;
+	unsigned ok = 0, drops = 0, tun = 0, frags = 0;
+
+	(void)state;
+	vigil_decoder_defaults(&dflt);
+	for (int i = 0; i < 30000; i++) {
+		int lt = lts[rnd() % RTE_DIM(lts)];
+		uint32_t len = rnd() % 500, l3;
+		int rc;
+
+		for (uint32_t j = 0; j < len; j++)
+			buf[j] = (uint8_t)rnd();
+		switch (lt) {
+		case VIGIL_DLT_EN10MB: l3 = 14; break;
+		case VIGIL_DLT_LINUX_SLL: l3 = 16; break;
+		case VIGIL_DLT_LINUX_SLL2: l3 = 20; break;
+		case VIGIL_DLT_NULL:
+		case VIGIL_DLT_LOOP: l3 = 4; break;
+		default: l3 = 0; break;
+		}
+		if (len > l3 + 60 && rnd() % 8 != 0) {
+			bool v6 = rnd() % 3 == 0;
+			uint16_t et = v6 ? 0x86dd : 0x0800;
+			uint32_t l4;
+			uint8_t pr = protos[rnd() % RTE_DIM(protos)];
+
+			if (lt == VIGIL_DLT_EN10MB) {
+				buf[12] = (uint8_t)(et >> 8);
+				buf[13] = (uint8_t)et;
+			} else if (lt == VIGIL_DLT_LINUX_SLL) {
+				buf[14] = (uint8_t)(et >> 8);
+				buf[15] = (uint8_t)et;
+			} else if (lt == VIGIL_DLT_LINUX_SLL2) {
+				buf[0] = (uint8_t)(et >> 8);
+				buf[1] = (uint8_t)et;
+			} else if (lt == VIGIL_DLT_NULL) {
+				memset(buf, 0, 4);
+				buf[0] = v6 ? 30 : 2;
+			} else if (lt == VIGIL_DLT_LOOP) {
+				memset(buf, 0, 4);
+				buf[3] = v6 ? 24 : 2;
+			} else if (lt == VIGIL_DLT_IPV4) {
+				v6 = false;
+			} else if (lt == VIGIL_DLT_IPV6) {
+				v6 = true;
+			}
+			if (v6) {
+				uint16_t pl = (uint16_t)(len - l3 - 40 -
+							 rnd() % 4);
+
+				buf[l3] = 0x60;
+				buf[l3 + 4] = (uint8_t)(pl >> 8);
+				buf[l3 + 5] = (uint8_t)pl;
+				buf[l3 + 6] = pr;
+				l4 = l3 + 40;
+				if (pr == 44) {
+					buf[l4] = 17;
+					buf[l4 + 2] = rnd() % 2 ? 0 : buf[l4 + 2];
+					buf[l4 + 3] &= 0xf9;
+					buf[l4 + 4] = buf[l4 + 5] = 0;
+					buf[l4 + 6] = 0;
+					buf[l4 + 7] = (uint8_t)(rnd() % 4);
+					l4 += 8;
+					pr = 17;
+				}
+			} else {
+				uint16_t tot = (uint16_t)(len - l3 -
+							  rnd() % 4);
+
+				buf[l3] = 0x45;
+				buf[l3 + 2] = (uint8_t)(tot >> 8);
+				buf[l3 + 3] = (uint8_t)tot;
+				buf[l3 + 4] = 0;
+				buf[l3 + 5] = (uint8_t)(rnd() % 4);
+				buf[l3 + 6] &= rnd() % 2 ? 0x20 : 0x3f;
+				buf[l3 + 7] = rnd() % 2 ? 0 : buf[l3 + 7] % 4;
+				buf[l3 + 9] = pr;
+				if (rnd() % 2) /* one address pair: fragments
+						* find each other */
+					memcpy(buf + l3 + 12,
+					       "\x0a\0\0\x01\x0a\0\0\x02", 8);
+				l4 = l3 + 20;
+			}
+			if (pr == 17) {
+				uint16_t p = ports[rnd() % RTE_DIM(ports)];
+				uint16_t ul = (uint16_t)(len - l4);
+
+				buf[l4 + 2] = (uint8_t)(p >> 8);
+				buf[l4 + 3] = (uint8_t)p;
+				buf[l4 + 4] = (uint8_t)(ul >> 8);
+				buf[l4 + 5] = (uint8_t)ul;
+				buf[l4 + 8] = p == 6081 ? rnd() % 4 : 0x08;
+				buf[l4 + 9] = p == 6081 ? 0x65 : buf[l4 + 9];
+				buf[l4 + 10] = p == 6081 ? 0x58 : buf[l4 + 10];
+				buf[l4 + 16 + 12] = rnd() % 2 ? 0x08 : 0x86;
+				buf[l4 + 16 + 13] = rnd() % 2 ? 0x00 : 0xdd;
+				buf[l4 + 16 + 14] = 0x45;
+			} else if (pr == 47) {
+				uint16_t gp = gre_protos[rnd() %
+							 RTE_DIM(gre_protos)];
+
+				buf[l4] &= 0xb0;
+				buf[l4 + 1] = 0;
+				buf[l4 + 2] = (uint8_t)(gp >> 8);
+				buf[l4 + 3] = (uint8_t)gp;
+				buf[l4 + 4] = rnd() % 2 ? 0x45 : 0x10;
+			} else if (pr == 4 || pr == 41) {
+				buf[l4] = pr == 4 ? 0x45 : 0x60;
+			}
+		}
+		memset(&m, 0xa5, sizeof(m));
+		rc = vigil_decode_pkt_ft(&dflt, ft, (uint64_t)i * 1000, lt,
+					 buf, len, len, &m);
+		check_result_sane(rc, &m, len);
+		if (rc == VIGIL_DECODE_OK) {
+			ok++;
+			tun += m.tun.type != VIGIL_TUN_NONE;
+			frags += (m.notes & VIGIL_NOTE_FRAGMENT) != 0;
+		} else {
+			drops++;
+		}
+		/* Guarded, without the table. */
+		rc = decode_guarded_lt(&dflt, lt, buf, len, &m);
+		check_result_sane(rc, &m, len);
+	}
+	assert_true(ok > 1000);
+	assert_true(drops > 1000);
+	assert_true(tun > 100);
+	print_message("random tunnels: %u keyed (%u tunnelled, %u later "
+		      "fragments), %u dropped\n", ok, tun, frags, drops);
+	free(ft);
 }
 
 /* ---- vigil_decode_mbuf (EAL) ---------------------------------------------- */
@@ -1387,7 +3176,7 @@ test_mbuf_errors(void **state)
 	fb_eth(&f, 0x0806);
 	putz(&f, 46);
 	m = chain(&f, &cut, 1);
-	assert_int_equal(vigil_decode_mbuf(m, &mm), VIGIL_CTR_drop_non_ip);
+	assert_int_equal(vigil_decode_mbuf(m, &mm), VIGIL_CTR_drop_arp);
 	assert_int_equal(mm.l2_len, 60);
 	rte_pktmbuf_free(m);
 	/* A chained IPv4 packet whose total length says more than there is:
@@ -1397,6 +3186,61 @@ test_mbuf_errors(void **state)
 	cut = 20;
 	m = chain(&f, &cut, 1);
 	assert_int_equal(vigil_decode_mbuf(m, &mm), VIGIL_CTR_drop_truncated);
+	rte_pktmbuf_free(m);
+	assert_int_equal(rte_mempool_in_use_count(mp), 0);
+}
+
+
+static void
+test_mbuf_tunnel_and_linktype(void **state)
+{
+	struct fb in, f, s;
+	struct vigil_pkt_meta flat, mm;
+	struct vigil_decoder d;
+	struct rte_mbuf *m;
+	uint32_t cuts[2];
+
+	(void)state;
+	vigil_decoder_defaults(&d);
+	inner_tcp4(&in, 100, false);
+	mk_vxlan(&f, 0, false, 4789, 42, &in);
+	assert_int_equal(vigil_decode_pkt(&d, VIGIL_DLT_EN10MB, f.b, f.n, f.n,
+					  &flat),
+			 VIGIL_DECODE_OK);
+	/* Cut inside the VXLAN header, then inside the inner tag. */
+	cuts[0] = 14 + 20 + 8 + 3;
+	cuts[1] = 14 + 20 + 8 + 8 + 15;
+	m = chain(&f, cuts, 2);
+	memset(&mm, 0x5a, sizeof(mm));
+	assert_int_equal(vigil_decode_mbuf_lt(&d, NULL, 0, VIGIL_DLT_EN10MB, m,
+					      &mm),
+			 VIGIL_DECODE_OK);
+	assert_memory_equal(&mm.key, &flat.key, sizeof(flat.key));
+	assert_memory_equal(&mm.tun, &flat.tun, sizeof(flat.tun));
+	assert_int_equal(mm.l2_len, f.n);
+	assert_int_equal(mm.ip_len, flat.ip_len);
+	assert_int_equal(mm.payload_len, flat.payload_len);
+	assert_int_equal(mm.tcp_seq, flat.tcp_seq);
+	assert_int_equal(mm.key.vni, 42);
+	rte_pktmbuf_free(m);
+	/* The same frame in a Linux cooked v2 capture, single segment and
+	 * split in the cooked header. */
+	relink(&s, &f, VIGIL_DLT_LINUX_SLL2, false, 0);
+	m = chain(&s, NULL, 0);
+	assert_int_equal(vigil_decode_mbuf_lt(&d, NULL, 0,
+					      VIGIL_DLT_LINUX_SLL2, m, &mm),
+			 VIGIL_DECODE_OK);
+	assert_memory_equal(&mm.key, &flat.key, sizeof(flat.key));
+	assert_int_equal(mm.l2_len, s.n);
+	rte_pktmbuf_free(m);
+	cuts[0] = 9;
+	m = chain(&s, cuts, 1);
+	assert_int_equal(vigil_decode_mbuf_lt(&d, NULL, 0,
+					      VIGIL_DLT_LINUX_SLL2, m, &mm),
+			 VIGIL_DECODE_OK);
+	assert_memory_equal(&mm.key, &flat.key, sizeof(flat.key));
+	/* Read as Ethernet it is something else entirely. */
+	assert_int_not_equal(vigil_decode_mbuf(m, &mm), VIGIL_DECODE_OK);
 	rte_pktmbuf_free(m);
 	assert_int_equal(rte_mempool_in_use_count(mp), 0);
 }
@@ -1430,11 +3274,32 @@ main(void)
 		cmocka_unit_test(test_snaplen_truncated_tcp),
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_random_frames),
+		cmocka_unit_test(test_tunnel_vxlan),
+		cmocka_unit_test(test_tunnel_vxlan_malformed),
+		cmocka_unit_test(test_tunnel_geneve),
+		cmocka_unit_test(test_tunnel_gre),
+		cmocka_unit_test(test_tunnel_gre_pptp),
+		cmocka_unit_test(test_tunnel_erspan),
+		cmocka_unit_test(test_tunnel_ipip),
+		cmocka_unit_test(test_tunnel_nesting),
+		cmocka_unit_test(test_mpls),
+		cmocka_unit_test(test_qinq_tunnelled),
+		cmocka_unit_test(test_linktypes),
+		cmocka_unit_test(test_tunnel_names_and_defaults),
+		cmocka_unit_test(test_tcp_options),
+		cmocka_unit_test(test_ipv4_options),
+		cmocka_unit_test(test_fragments_ipv4_table),
+		cmocka_unit_test(test_fragments_table_full),
+		cmocka_unit_test(test_fragments_ipv6_table),
+		cmocka_unit_test(test_fragments_outer_tunnel),
+		cmocka_unit_test(test_every_prefix_tunnels_linktypes),
+		cmocka_unit_test(test_random_frames_tunnels),
 	};
 	const struct CMUnitTest mbuf[] = {
 		cmocka_unit_test(test_mbuf_straddling_segments),
 		cmocka_unit_test(test_mbuf_tso_length_from_chain),
 		cmocka_unit_test(test_mbuf_errors),
+		cmocka_unit_test(test_mbuf_tunnel_and_linktype),
 	};
 	int fails = 0;
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -93,7 +94,7 @@ test_pick_worker_uses_high_bits(void **state)
 /* ---- frames --------------------------------------------------------------- */
 
 struct fb {
-	uint8_t b[256];
+	uint8_t b[512];
 	uint32_t n;
 };
 
@@ -492,9 +493,9 @@ test_rx_drops_undecodable(void **state)
 	rx_run();
 	assert_int_equal(C(VIGIL_CTR_rx_packets), 5);
 	assert_int_equal(C(VIGIL_CTR_rx_bytes), 60 + 10 + 60 + 142 + 154);
-	assert_int_equal(C(VIGIL_CTR_drop_non_ip), 1);
+	assert_int_equal(C(VIGIL_CTR_drop_arp), 1);
 	assert_int_equal(C(VIGIL_CTR_drop_truncated), 1);
-	assert_int_equal(C(VIGIL_CTR_drop_fragment), 1);
+	assert_int_equal(C(VIGIL_CTR_drop_fragment_unmatched), 1);
 	assert_int_equal(C(VIGIL_CTR_ipv4_len_zero), 1);
 	assert_int_equal(C(VIGIL_CTR_dispatched), 2);
 	assert_int_equal(vigil_counters_drops(ctr.c), 3);
@@ -611,6 +612,241 @@ test_rx_abort_drops_pending(void **state)
 	assert_int_equal(rte_mempool_in_use_count(mp), 0);
 }
 
+
+/* ---- link types, tunnels, fragments through the stage --------------------- */
+
+/* Raw IPv4 header (no link layer) at f->n; returns its offset. */
+static uint32_t
+raw_ip4(struct fb *f, uint32_t src, uint32_t dst, uint8_t proto, uint16_t id,
+	uint16_t frag, uint16_t l4len)
+{
+	uint32_t off = f->n;
+
+	put_ip4(f, src, dst, proto, l4len);
+	f->b[off + 4] = (uint8_t)(id >> 8);
+	f->b[off + 5] = (uint8_t)id;
+	f->b[off + 6] = (uint8_t)(frag >> 8);
+	f->b[off + 7] = (uint8_t)frag;
+	return off;
+}
+
+static void
+put_udp(struct fb *f, uint16_t sport, uint16_t dport, uint16_t ulen,
+	uint16_t payload)
+{
+	put16(f, sport);
+	put16(f, dport);
+	put16(f, ulen);
+	put16(f, 0);
+	memset(f->b + f->n, 'u', payload);
+	f->n += payload;
+}
+
+static void
+put_tcp(struct fb *f, uint16_t sport, uint16_t dport, const uint8_t *opt,
+	uint8_t optlen)
+{
+	put16(f, sport);
+	put16(f, dport);
+	put16(f, 0x1111);
+	put16(f, 0x2222);
+	put16(f, 0x3333);
+	put16(f, 0x4444);
+	put16(f, (uint16_t)(((5 + optlen / 4) << 12) | 0x10));
+	put16(f, 512);
+	put16(f, 0);
+	put16(f, 0);
+	memcpy(f->b + f->n, opt, optlen);
+	f->n += optlen;
+}
+
+static void
+test_rx_linktype_tunnels_fragments(void **state)
+{
+	static const uint8_t badopt[4] = { 2, 3, 1, 1 };
+	const uint32_t a = 0x0a000001u, b = 0x0a000002u;
+	const uint32_t n1 = 0xc0a83201u, n2 = 0xc0a83202u;
+	struct fb f;
+	struct rte_mbuf *m;
+	unsigned got = 0, tunnelled = 0, frag_keys = 0;
+	struct vigil_flow_key first_key;
+
+	(void)state;
+	stage_init(1, 512, true);
+	/* vigil_rx_init's defaults. */
+	assert_int_equal(s.dec.n_vxlan, 2);
+	assert_int_equal(s.dec.vxlan_ports[1], 8472);
+	assert_true(s.dec.decap);
+	assert_int_equal(s.q[0].linktype, VIGIL_DLT_EN10MB);
+	assert_int_equal(s.q[VIGIL_RX_MAX_QUEUES - 1].linktype,
+			 VIGIL_DLT_EN10MB);
+	assert_non_null(s.frag);
+	/* This port delivers raw IP (as a net_pcap port on a raw capture). */
+	s.q[0].linktype = VIGIL_DLT_RAW;
+
+	/* 1: plain UDP. */
+	f.n = 0;
+	raw_ip4(&f, a, b, 17, 1, 0, 8 + 10);
+	put_udp(&f, 1000, 53, 8 + 10, 10);
+	port_put(&f);
+	/* 2: VXLAN 192.168.50.1 -> .2, VNI 42, inner Ethernet + TCP. */
+	f.n = 0;
+	raw_ip4(&f, n1, n2, 17, 2, 0, 8 + 8 + 14 + 40);
+	put_udp(&f, 50000, 4789, 8 + 8 + 14 + 40, 0);
+	put16(&f, 0x0800);
+	put16(&f, 0);
+	put16(&f, 0);
+	put16(&f, 42 << 8);
+	memset(f.b + f.n, 0x02, 12);
+	f.n += 12;
+	put16(&f, 0x0800);
+	raw_ip4(&f, a, b, 6, 3, 0, 20);
+	put_tcp(&f, 40000, 80, NULL, 0);
+	port_put(&f);
+	/* 3: GRE with key 7 around an IPv4 UDP packet. */
+	f.n = 0;
+	raw_ip4(&f, n1, n2, 47, 4, 0, 8 + 20 + 8);
+	put16(&f, 0x2000);
+	put16(&f, 0x0800);
+	put16(&f, 0);
+	put16(&f, 7);
+	raw_ip4(&f, a, b, 17, 5, 0, 8);
+	put_udp(&f, 1, 2, 8, 0);
+	port_put(&f);
+	/* 4, 5: a datagram in two fragments (first 24 bytes of UDP, then
+	 * 16), 6: a later fragment of a datagram never seen. */
+	f.n = 0;
+	raw_ip4(&f, a, b, 17, 0x99, 0x2000, 24);
+	put_udp(&f, 7000, 7001, 40, 16);
+	port_put(&f);
+	f.n = 0;
+	raw_ip4(&f, a, b, 17, 0x99, 3, 16);
+	memset(f.b + f.n, 'x', 16);
+	f.n += 16;
+	port_put(&f);
+	f.n = 0;
+	raw_ip4(&f, a, b, 17, 0x98, 3, 16);
+	memset(f.b + f.n, 'x', 16);
+	f.n += 16;
+	port_put(&f);
+	/* 7: TCP with a bad MSS option (kept, counted). */
+	f.n = 0;
+	raw_ip4(&f, a, b, 6, 6, 0, 24);
+	put_tcp(&f, 40001, 80, badopt, 4);
+	port_put(&f);
+	/* 8: an Ethernet frame on this raw port: version nibble 0. */
+	mk_udp4(&f, a, 1, b, 2, 10);
+	port_put(&f);
+	rx_run();
+
+	assert_int_equal(C(VIGIL_CTR_rx_packets), 8);
+	assert_int_equal(C(VIGIL_CTR_dispatched), 6);
+	assert_int_equal(C(VIGIL_CTR_tunnel_vxlan), 1);
+	assert_int_equal(C(VIGIL_CTR_tunnel_gre), 1);
+	assert_int_equal(C(VIGIL_CTR_tunnel_geneve), 0);
+	assert_int_equal(C(VIGIL_CTR_fragments_matched), 1);
+	assert_int_equal(C(VIGIL_CTR_drop_fragment_unmatched), 1);
+	assert_int_equal(C(VIGIL_CTR_tcp_bad_options), 1);
+	assert_int_equal(C(VIGIL_CTR_drop_bad_linktype), 1);
+	assert_int_equal(vigil_counters_drops(ctr.c), 2);
+	memset(&first_key, 0, sizeof(first_key));
+	while (rte_ring_dequeue(wring[0], (void **)&m) == 0) {
+		const struct vigil_pkt_meta *pm = vigil_pkt_meta(m);
+
+		assert_int_equal(pm->rx_hash, vigil_key_hash(&pm->key));
+		assert_int_equal(pm->l2_len, rte_pktmbuf_pkt_len(m));
+		if (pm->tun.type != VIGIL_TUN_NONE) {
+			tunnelled++;
+			assert_int_equal(pm->key.tun_type, pm->tun.type);
+			assert_int_equal(pm->tun.src[0], 192);
+			assert_int_equal(pm->tun.dst[3], 2);
+			assert_int_equal(pm->key.vni,
+					 pm->tun.type == VIGIL_TUN_VXLAN ? 42
+									 : 7);
+			assert_int_equal(pm->key.addr[0][3], 1);
+		}
+		if (pm->key.port[0] == 7000) {
+			if (frag_keys++ == 0)
+				first_key = pm->key;
+			else
+				assert_memory_equal(&pm->key, &first_key,
+						    sizeof(first_key));
+		}
+		if (pm->key.port[0] == 40000) {
+			assert_int_equal(pm->tcp_seq, 0x11112222u);
+			assert_int_equal(pm->tcp_ack, 0x33334444u);
+			assert_int_equal(pm->tcp_win, 512);
+		}
+		got++;
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(got, 6);
+	assert_int_equal(tunnelled, 2);
+	assert_int_equal(frag_keys, 2);
+	assert_int_equal(rte_mempool_in_use_count(mp), 0);
+}
+
+/* A classic pcap file header of link type `dlt`, no packets. */
+static void
+write_pcap(const char *path, uint32_t dlt)
+{
+	uint32_t h[6] = { 0xa1b2c3d4u, 0x00040002u, 0, 0, 65535, dlt };
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(h, sizeof(h), 1, fp), 1);
+	fclose(fp);
+}
+
+static void
+test_device_linktype(void **state)
+{
+	char dir[] = "/tmp/vigil-dispatch-XXXXXX", p1[128], p2[128], p3[128];
+	char dev[512], err[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p1, sizeof(p1), "%s/sll2.pcap", dir);
+	snprintf(p2, sizeof(p2), "%s/raw.pcap", dir);
+	snprintf(p3, sizeof(p3), "%s/wifi.pcap", dir);
+	write_pcap(p1, 276);
+	write_pcap(p2, 101);
+	write_pcap(p3, 105);
+	/* Not a capture file: Ethernet. */
+	assert_int_equal(vigil_device_linktype("0000:01:00.0", 0, err,
+					       sizeof(err)),
+			 VIGIL_DLT_EN10MB);
+	assert_int_equal(vigil_device_linktype("net_null0", 0, err,
+					       sizeof(err)),
+			 VIGIL_DLT_EN10MB);
+	assert_int_equal(vigil_device_linktype("net_pcap0,iface=eth0", 0, err,
+					       sizeof(err)),
+			 VIGIL_DLT_EN10MB);
+	/* One file per queue, in order. */
+	snprintf(dev, sizeof(dev), "net_pcap0,rx_pcap=%s,rx_pcap=%s,"
+		 "infinite_rx=0", p1, p2);
+	assert_int_equal(vigil_device_linktype(dev, 0, err, sizeof(err)), 276);
+	/* libpcap maps LINKTYPE_RAW (101) to DLT_RAW (12 here). */
+	assert_true(vigil_linktype_supported(
+		vigil_device_linktype(dev, 1, err, sizeof(err))));
+	assert_int_not_equal(vigil_device_linktype(dev, 1, err, sizeof(err)),
+			     VIGIL_DLT_EN10MB);
+	assert_int_equal(vigil_device_linktype(dev, 2, err, sizeof(err)),
+			 VIGIL_DLT_EN10MB);
+	/* Refused with the link type named, or the file named. */
+	snprintf(dev, sizeof(dev), "net_pcap0,rx_pcap=%s", p3);
+	assert_int_equal(vigil_device_linktype(dev, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "IEEE802_11"));
+	assert_non_null(strstr(err, "(105)"));
+	snprintf(dev, sizeof(dev), "net_pcap0,rx_pcap=%s/none.pcap", dir);
+	assert_int_equal(vigil_device_linktype(dev, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "none.pcap"));
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -618,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_pick_worker_in_range),
 		cmocka_unit_test(test_pick_worker_spreads_evenly),
 		cmocka_unit_test(test_pick_worker_uses_high_bits),
+		cmocka_unit_test(test_device_linktype),
 	};
 #define R(f) cmocka_unit_test_teardown(f, stage_teardown)
 	const struct CMUnitTest rx[] = {
@@ -627,6 +864,7 @@ main(void)
 		R(test_rx_ring_full_live_drops),
 		R(test_rx_ring_full_backpressure_waits),
 		R(test_rx_abort_drops_pending),
+		R(test_rx_linktype_tunnels_fragments),
 	};
 #undef R
 	int fails = 0;
