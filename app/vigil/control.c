@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <jemalloc/jemalloc.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
@@ -139,6 +140,16 @@ publish_stats(struct vigil_app *app, uint64_t now_us)
 		kv_add(&kv, vigil_ctr_name(i), "%" PRIu64, snap[i]);
 	kv_add(&kv, "drops", "%" PRIu64, vigil_counters_drops(snap));
 	kv_add(&kv, "flows_active", "%" PRIu64, flows_active(app));
+	{
+		uint64_t tb = 0, cap = 0;
+
+		for (unsigned j = 0; j < app->nworkers; j++) {
+			tb += app->w[j].table_heap_bytes;
+			cap += app->w[j].table.capacity;
+		}
+		kv_add(&kv, "flow.table_bytes", "%" PRIu64, tb);
+		kv_add(&kv, "flow.table_capacity", "%" PRIu64, cap);
+	}
 	for (unsigned lc = 0; lc < RTE_MAX_LCORE; lc++) {
 		if (app->lcores[lc].nrx == 0 && app->lcores[lc].nw == 0)
 			continue;
@@ -201,27 +212,38 @@ publish_stats(struct vigil_app *app, uint64_t now_us)
 	vigil_pub_flush(app->pub);
 }
 
+/* Rates since the last call; worker_cpp is the workers' busy TSC cycles
+ * per packet, so worker_cap_mpps is what they could take if fed faster. */
 static void
 print_progress(struct vigil_app *app, uint64_t now_us, uint64_t *last_us,
-	       uint64_t *last_rx, uint64_t *last_w)
+	       uint64_t *last_rx, uint64_t *last_w, uint64_t *last_cyc)
 {
 	uint64_t snap[VIGIL_CTR_MAX], dt = now_us - *last_us;
+	uint64_t dw, dc;
+	double cpp;
 
 	vigil_control_snapshot(app, snap);
 	if (dt == 0)
 		return;
-	printf("progress t=%.3f rx_mpps=%.3f worker_mpps=%.3f rx=%" PRIu64
-	       " worker=%" PRIu64 " flows_active=%" PRIu64 " drops=%" PRIu64
-	       "\n",
+	dw = snap[VIGIL_CTR_worker_packets] - *last_w;
+	dc = snap[VIGIL_CTR_worker_cycles] - *last_cyc;
+	cpp = dw ? (double)dc / (double)dw : 0;
+	printf("progress t=%.3f rx_mpps=%.3f worker_mpps=%.3f worker_cpp=%.1f "
+	       "worker_cap_mpps=%.2f rx=%" PRIu64 " worker=%" PRIu64
+	       " flows_active=%" PRIu64 " drops=%" PRIu64 "\n",
 	       (double)(now_us - app->start_us) / 1e6,
 	       (double)(snap[VIGIL_CTR_rx_packets] - *last_rx) / (double)dt,
-	       (double)(snap[VIGIL_CTR_worker_packets] - *last_w) / (double)dt,
+	       (double)dw / (double)dt, cpp,
+	       cpp > 0 ? (double)rte_get_tsc_hz() / cpp / 1e6 *
+				 app->nworkers
+		       : 0,
 	       snap[VIGIL_CTR_rx_packets], snap[VIGIL_CTR_worker_packets],
 	       flows_active(app), vigil_counters_drops(snap));
 	fflush(stdout);
 	*last_us = now_us;
 	*last_rx = snap[VIGIL_CTR_rx_packets];
 	*last_w = snap[VIGIL_CTR_worker_packets];
+	*last_cyc = snap[VIGIL_CTR_worker_cycles];
 }
 
 /* Move up to RECS_PER_PASS records of each worker to the publisher. */
@@ -271,6 +293,7 @@ vigil_control_main(void *arg)
 	const struct vigil_conf *c = &app->conf;
 	uint64_t interval_us = (uint64_t)c->stats_interval_ms * 1000u;
 	uint64_t next_stats = 0, stop_at = 0, last_us, last_rx = 0, last_w = 0;
+	uint64_t last_cyc = 0;
 	uint64_t deadline = 0;
 	bool finished = false;
 
@@ -323,7 +346,7 @@ vigil_control_main(void *arg)
 			publish_stats(app, now);
 			if (app->opts.progress && next_stats != 0)
 				print_progress(app, now, &last_us, &last_rx,
-					       &last_w);
+					       &last_w, &last_cyc);
 			next_stats = now + interval_us;
 		}
 		if (moved == 0 && !finished) {

@@ -210,13 +210,11 @@ is_vdev(const char *device)
 static unsigned
 memory_estimate_mb(const struct vigil_conf *c)
 {
-	uint64_t b = 64ull << 20; /* EAL and slack */
+	uint64_t b = 192ull << 20; /* EAL, heap overheads and slack */
 
 	b += (uint64_t)c->mbufs * 2560;
-	/* Flow array plus rte_hash (key store, buckets, extendable
-	 * buckets) measured at about 200 bytes a flow. */
-	b += (uint64_t)c->nworkers * c->max_flows *
-	     (sizeof(struct vigil_flow_entry) + 256);
+	/* The flow table: under 128 bytes a flow (vigil_ftable.h). */
+	b += (uint64_t)c->nworkers * c->max_flows * 128;
 	b += (uint64_t)c->nworkers * c->event_ring_size *
 	     sizeof(struct vigil_flow_rec);
 	b += (uint64_t)c->nrx * c->nworkers * c->worker_ring_size * 8;

@@ -1,11 +1,6 @@
 /*
  * vigil flow: worker stage (see vigil_flow.h for the model).
  *
- * The table is an rte_hash created with the extendable-bucket option, so a
- * table sized for N flows holds N flows whatever the key distribution. The
- * flow state lives in `flows[position]`, where position is what rte_hash
- * returns for the key: no second allocator, no pointer per flow.
- *
  * Records are first staged in a small worker-local array and then moved to
  * the record ring in one burst, so the ring is touched once per loop.
  */
@@ -20,96 +15,204 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_prefetch.h>
 
-#define LOOKUP_CHUNK RTE_HASH_LOOKUP_BULK_MAX
+#define NIBBLES 0x1111111111111111ull
+#define NIBBLE_HI 0x8888888888888888ull
 
-static const char hist_upper[VIGIL_H_NLETTERS] = { 'S', 'H', 'A', 'D', 'F',
-						   'R' };
-static const char hist_lower[VIGIL_H_NLETTERS] = { 's', 'h', 'a', 'd', 'f',
-						   'r' };
+static const char hist_upper[VIGIL_H_NLETTERS] = "SHADFRTW";
+static const char hist_lower[VIGIL_H_NLETTERS] = "shadfrtw";
+
+/* ---- flow state ------------------------------------------------------ */
 
 static inline void
-hist_add(struct vigil_flow_entry *f, unsigned role, enum vigil_hist h)
+add_split(uint32_t *lo, uint16_t *hi, uint32_t v)
 {
-	uint8_t bit = (uint8_t)(1u << h);
+	uint32_t old = *lo;
 
-	if (f->seen[role] & bit)
+	*lo = old + v;
+	if (*lo < old)
+		(*hi)++;
+}
+
+/* Is `code` among the first nhist 4-bit codes? SWAR: a lane of x is zero
+ * exactly where the code matches; lanes past nhist are masked off, and a
+ * borrow can only mark a lane above a real zero, so the answer is exact. */
+static inline bool
+hist_has(const struct vigil_flow_state *f, unsigned code)
+{
+	uint64_t x = f->hist ^ (code * NIBBLES);
+	uint64_t valid = f->nhist >= 16 ? ~0ull
+					: (1ull << (4 * f->nhist)) - 1;
+
+	return (((x - NIBBLES) & ~x & NIBBLE_HI) & valid) != 0;
+}
+
+static inline void
+hist_add(struct vigil_flow_state *f, unsigned role, enum vigil_hist h)
+{
+	unsigned code = h + 8 * role;
+
+	if (f->nhist >= VIGIL_HIST_MAX || hist_has(f, code))
 		return;
-	f->seen[role] |= bit;
-	if (f->hist_len < VIGIL_HIST_MAX - 1)
-		f->history[f->hist_len++] =
-			role == 0 ? hist_upper[h] : hist_lower[h];
+	f->hist |= (uint64_t)code << (4 * f->nhist);
+	f->nhist++;
+}
+
+bool
+vigil_flow_seen(const struct vigil_flow_state *f, enum vigil_hist h,
+		unsigned role)
+{
+	return hist_has(f, h + 8 * role);
+}
+
+unsigned
+vigil_flow_history(const struct vigil_flow_state *f, char *buf, unsigned len)
+{
+	unsigned n = 0;
+
+	if (len == 0)
+		return 0;
+	if ((f->flags & VIGIL_FF_FLIPPED) && n + 1 < len)
+		buf[n++] = '^';
+	for (unsigned i = 0; i < f->nhist && n + 1 < len; i++) {
+		unsigned code = (unsigned)(f->hist >> (4 * i)) & 15;
+
+		buf[n++] = code < 8 ? hist_upper[code] : hist_lower[code - 8];
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static inline bool
+seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+static bool
+tcp_closed(const struct vigil_flow_state *f)
+{
+	return (vigil_flow_seen(f, VIGIL_H_FIN, 0) &&
+		vigil_flow_seen(f, VIGIL_H_FIN, 1)) ||
+	       vigil_flow_seen(f, VIGIL_H_RST, 0) ||
+	       vigil_flow_seen(f, VIGIL_H_RST, 1);
 }
 
 void
-vigil_flow_init(struct vigil_flow_entry *f, const struct vigil_pkt_meta *m)
+vigil_flow_init(struct vigil_flow_state *f, const struct vigil_pkt_meta *m)
 {
 	memset(f, 0, sizeof(*f));
-	f->in_use = 1;
-	f->proto = m->key.proto;
+	f->flags = VIGIL_FF_IN_USE | (m->dir ? VIGIL_FF_ORIG : 0);
 	f->first_us = m->ts_us;
-	f->last_us = m->ts_us;
-	f->orig = m->dir;
-	f->icmp_type = m->icmp_type;
-	f->icmp_code = m->icmp_code;
 	/* A flow first seen by its SYN-ACK belongs to the other side. */
 	if (m->key.proto == VIGIL_IPPROTO_TCP &&
 	    (m->tcp_flags & (VIGIL_TCP_SYN | VIGIL_TCP_ACK)) ==
-		    (VIGIL_TCP_SYN | VIGIL_TCP_ACK)) {
-		f->orig = (uint8_t)(m->dir ^ 1);
-		f->history[f->hist_len++] = '^';
-	}
+		    (VIGIL_TCP_SYN | VIGIL_TCP_ACK))
+		f->flags ^= VIGIL_FF_ORIG | VIGIL_FF_FLIPPED;
 }
 
-void
-vigil_flow_update(struct vigil_flow_entry *f, const struct vigil_pkt_meta *m)
+static void
+tcp_update(struct vigil_flow_state *f, const struct vigil_pkt_meta *m,
+	   unsigned role)
 {
-	unsigned role = m->dir != f->orig;
+	uint8_t fl = m->tcp_flags;
+	uint8_t seqflag = role ? VIGIL_FF_SEQ1 : VIGIL_FF_SEQ0;
+	uint32_t len = m->payload_len;
+
+	if (fl & VIGIL_TCP_SYN)
+		hist_add(f, role,
+			 (fl & VIGIL_TCP_ACK) ? VIGIL_H_SYNACK : VIGIL_H_SYN);
+	if (fl & VIGIL_TCP_FIN)
+		hist_add(f, role, VIGIL_H_FIN);
+	if (fl & VIGIL_TCP_RST)
+		hist_add(f, role, VIGIL_H_RST);
+	uint32_t seq = m->tcp_seq;
+
+	if (!(f->flags & seqflag)) {
+		/* The SYN takes one sequence number before the data. */
+		f->u.tcp.isn[role] = seq + ((fl & VIGIL_TCP_SYN) ? 1 : 0);
+		f->u.tcp.end[role] = f->u.tcp.isn[role] + len;
+		f->flags |= seqflag;
+	} else if (!(fl & VIGIL_TCP_SYN)) {
+		uint32_t end = seq + len;
+
+		/* Only segments that carry data move the end: a pure ACK
+		 * after a FIN sits one past the data (the FIN's number). */
+		if (len > 0 && !seq_after(end, f->u.tcp.end[role]))
+			hist_add(f, role, VIGIL_H_RETX);
+		if (len > 0 && seq_after(end, f->u.tcp.end[role]))
+			f->u.tcp.end[role] = end;
+		/* Joined mid-stream and an earlier segment shows up late. */
+		if (seq_after(f->u.tcp.isn[role], seq) &&
+		    !vigil_flow_seen(f, role ? VIGIL_H_SYNACK : VIGIL_H_SYN,
+				     role))
+			f->u.tcp.isn[role] = seq;
+	}
+	if (m->tcp_win == 0 && !(fl & (VIGIL_TCP_RST | VIGIL_TCP_SYN)))
+		hist_add(f, role, VIGIL_H_ZWIN);
+	if (len > 0)
+		hist_add(f, role, VIGIL_H_DATA);
+	else if ((fl & (VIGIL_TCP_SYN | VIGIL_TCP_FIN | VIGIL_TCP_RST |
+			VIGIL_TCP_ACK)) == VIGIL_TCP_ACK)
+		hist_add(f, role, VIGIL_H_ACK);
+}
+
+bool
+vigil_flow_update(struct vigil_flow_state *f, const struct vigil_pkt_meta *m)
+{
+	unsigned role = m->dir != vigil_flow_orig_side(f);
+	bool tcp = m->key.proto == VIGIL_IPPROTO_TCP;
+
+	/* A fresh SYN on a finished connection is a new connection. */
+	if (tcp && (m->tcp_flags & (VIGIL_TCP_SYN | VIGIL_TCP_ACK)) ==
+			   VIGIL_TCP_SYN &&
+	    (f->pkts[0] | f->pkts[1]) != 0 && tcp_closed(f))
+		return false;
 
 	f->pkts[role]++;
-	f->l2_bytes[role] += m->l2_len;
-	f->ip_bytes[role] += m->ip_len;
-	f->payload[role] += m->payload_len;
-	if (m->ts_us > f->last_us)
-		f->last_us = m->ts_us;
+	add_split(&f->l2_lo[role], &f->l2_hi[role], m->l2_len);
+	add_split(&f->ip_lo[role], &f->ip_hi[role], m->ip_len);
+	if (m->ts_us > f->first_us + f->last_delta_us) {
+		uint64_t d = m->ts_us - f->first_us;
 
-	if (f->proto == VIGIL_IPPROTO_TCP) {
-		uint8_t fl = m->tcp_flags;
-
-		if (fl & VIGIL_TCP_SYN)
-			hist_add(f, role,
-				 (fl & VIGIL_TCP_ACK) ? VIGIL_H_SYNACK
-						      : VIGIL_H_SYN);
-		if (fl & VIGIL_TCP_FIN)
-			hist_add(f, role, VIGIL_H_FIN);
-		if (fl & VIGIL_TCP_RST)
-			hist_add(f, role, VIGIL_H_RST);
+		f->last_delta_us = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	}
+	if (tcp) {
+		tcp_update(f, m, role);
+	} else {
+		f->u.payload[role] += m->payload_len;
 		if (m->payload_len > 0)
 			hist_add(f, role, VIGIL_H_DATA);
-		else if ((fl & (VIGIL_TCP_SYN | VIGIL_TCP_FIN | VIGIL_TCP_RST |
-				VIGIL_TCP_ACK)) == VIGIL_TCP_ACK)
-			hist_add(f, role, VIGIL_H_ACK);
-	} else if (m->payload_len > 0) {
-		hist_add(f, role, VIGIL_H_DATA);
 	}
+	return true;
 }
 
-#define SEEN(r, side, h) (((r)->f.seen[side] >> (h)) & 1)
+uint64_t
+vigil_flow_payload(const struct vigil_flow_state *f, uint8_t proto,
+		   unsigned role)
+{
+	if (proto != VIGIL_IPPROTO_TCP)
+		return f->u.payload[role];
+	if (!(f->flags & (role ? VIGIL_FF_SEQ1 : VIGIL_FF_SEQ0)))
+		return 0;
+	return (uint32_t)(f->u.tcp.end[role] - f->u.tcp.isn[role]);
+}
 
 const char *
-vigil_conn_state(const struct vigil_flow_rec *r)
+vigil_conn_state(const struct vigil_flow_state *f, uint8_t proto)
 {
-	int oS = SEEN(r, 0, VIGIL_H_SYN), oF = SEEN(r, 0, VIGIL_H_FIN),
-	    oR = SEEN(r, 0, VIGIL_H_RST);
-	int rH = SEEN(r, 1, VIGIL_H_SYNACK), rF = SEEN(r, 1, VIGIL_H_FIN),
-	    rR = SEEN(r, 1, VIGIL_H_RST);
+	bool oS = vigil_flow_seen(f, VIGIL_H_SYN, 0),
+	     oF = vigil_flow_seen(f, VIGIL_H_FIN, 0),
+	     oR = vigil_flow_seen(f, VIGIL_H_RST, 0);
+	bool rH = vigil_flow_seen(f, VIGIL_H_SYNACK, 1),
+	     rF = vigil_flow_seen(f, VIGIL_H_FIN, 1),
+	     rR = vigil_flow_seen(f, VIGIL_H_RST, 1);
 
 	/* Zeek: UDP is S0 without a reply and SF with one; every other
 	 * protocol but TCP is OTH. */
-	if (r->key.proto == VIGIL_IPPROTO_UDP)
-		return r->f.pkts[1] > 0 ? "SF" : "S0";
-	if (r->key.proto != VIGIL_IPPROTO_TCP)
+	if (proto == VIGIL_IPPROTO_UDP)
+		return f->pkts[1] > 0 ? "SF" : "S0";
+	if (proto != VIGIL_IPPROTO_TCP)
 		return "OTH";
 	if (rH) {
 		if (!oS) {
@@ -118,6 +221,7 @@ vigil_conn_state(const struct vigil_flow_rec *r)
 				return "RSTRH";
 			if (rF)
 				return "SHR";
+			return "OTH";
 		}
 		if (oR)
 			return "RSTO";
@@ -138,72 +242,131 @@ vigil_conn_state(const struct vigil_flow_rec *r)
 			return "RSTOS0";
 		if (oF)
 			return "SH";
-		if (r->f.pkts[1] == 0)
+		if (f->pkts[1] == 0)
 			return "S0";
 	}
 	return "OTH";
 }
+
+const char *
+vigil_end_reason_name(uint8_t reason)
+{
+	switch (reason) {
+	case VIGIL_END_IDLE:
+		return "idle";
+	case VIGIL_END_SHUTDOWN:
+		return "shutdown";
+	case VIGIL_END_ACTIVE:
+		return "active";
+	case VIGIL_END_EVICTED:
+		return "evicted";
+	case VIGIL_END_REUSED:
+		return "reused";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * Must this packet start a new record of its flow (end_reason "active")?
+ * When the flow is older than the active timeout, and before a 32-bit
+ * counter could wrap: packets, or TCP payload measured by sequence numbers
+ * (2 GiB of sequence space per record keeps that count exact).
+ */
+static inline bool
+needs_split(const struct vigil_worker *w, const struct vigil_flow_state *f,
+	    const struct vigil_pkt_meta *m)
+{
+	unsigned role = m->dir != vigil_flow_orig_side(f);
+
+	if (m->ts_us > f->first_us + w->active_us ||
+	    f->pkts[role] >= 0x7fffffffu)
+		return true;
+	return m->key.proto == VIGIL_IPPROTO_TCP &&
+	       (f->flags & (role ? VIGIL_FF_SEQ1 : VIGIL_FF_SEQ0)) &&
+	       (uint32_t)(f->u.tcp.end[role] - f->u.tcp.isn[role]) >
+		       0x7f000000u;
+}
+
+/* Idle timeout of a flow in its current state. */
+static inline uint64_t
+flow_timeout(const struct vigil_worker *w, const struct vigil_flow_state *f,
+	     uint8_t proto)
+{
+	if (proto != VIGIL_IPPROTO_TCP)
+		return w->idle_us[proto];
+	if (tcp_closed(f))
+		return w->tcp_closed_us;
+	if (f->pkts[1] == 0 && vigil_flow_seen(f, VIGIL_H_SYN, 0))
+		return w->tcp_attempt_us;
+	return w->idle_us[proto];
+}
+
+/* ---- worker ------------------------------------------------------------ */
 
 int
 vigil_worker_create(struct vigil_worker *w, unsigned id,
 		    const struct vigil_conf *conf, int socket, char *err,
 		    size_t errlen)
 {
-	char name[RTE_HASH_NAMESIZE];
-	struct rte_hash_parameters hp = {
-		.entries = conf->max_flows,
-		.key_len = sizeof(struct vigil_flow_key),
-		/* The RX stage's hash, so its value is the signature. */
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = VIGIL_KEY_HASH_SEED,
-		.socket_id = socket,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
+	char name[RTE_RING_NAMESIZE];
+	uint64_t steps;
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
-	w->max_flows = conf->max_flows;
-	w->burst = conf->burst;
+	/* Workers take bursts of at least a full lookup batch: more
+	 * lookups in flight hide more of the table's cache misses. */
+	w->burst = conf->burst > VIGIL_FT_BURST ? conf->burst : VIGIL_FT_BURST;
 	w->expiry_step = conf->expiry_step;
 	w->state = VIGIL_W_RUN;
-	{
-		uint64_t steps = (conf->max_flows + conf->expiry_step - 1) /
-				 conf->expiry_step;
-
-		w->scan_gap_tsc = rte_get_tsc_hz() / 1000u *
-				  conf->scan_period_ms / steps;
-	}
 	for (unsigned p = 0; p < 256; p++)
 		w->idle_us[p] = vigil_conf_idle_us(conf, (uint8_t)p);
+	w->tcp_attempt_us = (uint64_t)conf->tcp_attempt_s * 1000000u;
+	w->tcp_closed_us = (uint64_t)conf->tcp_closed_s * 1000000u;
+	w->active_us = (uint64_t)conf->active_timeout_s * 1000000u;
+	steps = (conf->max_flows + conf->expiry_step - 1) / conf->expiry_step;
+	w->scan_gap_tsc = rte_get_tsc_hz() / 1000u * conf->scan_period_ms /
+			  steps;
 
-	snprintf(name, sizeof(name), "vigil_flows_%u", id);
-	hp.name = name;
-	w->table = rte_hash_create(&hp);
-	if (w->table == NULL) {
+	struct rte_malloc_socket_stats before, after;
+	int heap_ok = rte_malloc_get_socket_stats(socket < 0 ? 0 : socket,
+						  &before) == 0;
+
+	if (vigil_ftable_create(&w->table, conf->max_flows, socket) != 0) {
 		snprintf(err, errlen,
-			 "worker %u: cannot create a flow table of %u flows "
-			 "(flow.max_flows): %s",
-			 id, conf->max_flows, rte_strerror(rte_errno));
+			 "worker %u: cannot allocate a flow table of %u flows "
+			 "(flow.max_flows, %zu bytes each): %s",
+			 id, conf->max_flows, (size_t)VIGIL_FT_ENTRY_SIZE,
+			 rte_strerror(rte_errno));
 		return -1;
 	}
-	w->flows = rte_zmalloc_socket("vigil_flow_entries",
-				      sizeof(*w->flows) * conf->max_flows,
-				      RTE_CACHE_LINE_SIZE, socket);
-	w->staged = rte_zmalloc_socket(
-		"vigil_staged",
-		sizeof(*w->staged) * (conf->burst + conf->expiry_step),
-		RTE_CACHE_LINE_SIZE, socket);
+	/* What the table really took from the heap, allocator overhead
+	 * included: reported as flow.table_bytes. */
+	if (heap_ok && rte_malloc_get_socket_stats(socket < 0 ? 0 : socket,
+						   &after) == 0)
+		w->table_heap_bytes = after.heap_allocsz_bytes -
+				      before.heap_allocsz_bytes;
+	else
+		w->table_heap_bytes = w->table.bytes;
+	/* Each packet may end one flow, and each scan step expiry_step. */
+	w->staged_cap = 2 * w->burst + conf->expiry_step;
+	w->staged = rte_zmalloc_socket("vigil_staged",
+				       sizeof(*w->staged) * w->staged_cap,
+				       RTE_CACHE_LINE_SIZE, socket);
+	w->max_tunnels = conf->max_tunnels;
+	w->tunnels = rte_zmalloc_socket("vigil_tunnels",
+					sizeof(*w->tunnels) * w->max_tunnels,
+					RTE_CACHE_LINE_SIZE, socket);
 	snprintf(name, sizeof(name), "vigil_rec_%u", id);
 	w->events = rte_ring_create_elem(name, sizeof(struct vigil_flow_rec),
 					 conf->event_ring_size, socket,
 					 RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (w->flows == NULL || w->staged == NULL || w->events == NULL) {
+	if (w->staged == NULL || w->events == NULL || w->tunnels == NULL) {
 		snprintf(err, errlen,
-			 "worker %u: cannot allocate %zu bytes of flow state "
-			 "and a record ring of %u (flow.max_flows, "
-			 "flow.event_ring_size): out of memory",
-			 id, sizeof(*w->flows) * conf->max_flows,
-			 conf->event_ring_size);
+			 "worker %u: cannot allocate the record ring of %u "
+			 "(flow.event_ring_size) and the tunnel table of %u "
+			 "(flow.max_tunnels): out of memory",
+			 id, conf->event_ring_size, conf->max_tunnels);
 		vigil_worker_free(w);
 		return -1;
 	}
@@ -213,31 +376,71 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 void
 vigil_worker_free(struct vigil_worker *w)
 {
-	rte_hash_free(w->table);
-	rte_free(w->flows);
+	vigil_ftable_free(&w->table);
 	rte_free(w->staged);
+	rte_free(w->tunnels);
 	rte_ring_free(w->events);
-	w->table = NULL;
-	w->flows = NULL;
 	w->staged = NULL;
+	w->tunnels = NULL;
 	w->events = NULL;
 }
 
-/* Stage the record of flow `pos` and remove it from the table. */
+/* Entry + 1 of the tunnel a packet came through, 0 when none or the tunnel
+ * table is full (counted). Open addressing, bounded probe. */
+static uint16_t
+tunnel_of(struct vigil_worker *w, const struct vigil_pkt_meta *m, bool swap)
+{
+	struct vigil_tunnel_rec t = { 0 };
+	uint32_t h, n = w->max_tunnels;
+
+	if (m->tun.type == VIGIL_TUN_NONE || n == 0)
+		return 0;
+	t.type = m->tun.type;
+	t.family = m->tun.family;
+	t.id = m->tun.id;
+	/* Stored originator side first: src is the outer address on the
+	 * originator's side of the tunnel. */
+	memcpy(t.src, swap ? m->tun.dst : m->tun.src, 16);
+	memcpy(t.dst, swap ? m->tun.src : m->tun.dst, 16);
+	h = rte_hash_crc(&t, sizeof(t), 0);
+	for (unsigned probe = 0; probe < 16; probe++) {
+		uint32_t i = (h + probe) % n;
+		struct vigil_tunnel_rec *e = &w->tunnels[i];
+
+		if (e->type == 0) {
+			*e = t;
+			w->ntunnels++;
+			return (uint16_t)(i + 1);
+		}
+		if (memcmp(e, &t, sizeof(t)) == 0)
+			return (uint16_t)(i + 1);
+	}
+	vigil_ctr_add(w->ctr, VIGIL_CTR_tunnel_table_full, 1);
+	return 0;
+}
+
+/* Stage the record of entry `e`; `remove` takes it out of the table. */
 static void
-emit(struct vigil_worker *w, int32_t pos, const struct vigil_flow_key *key,
-     enum vigil_end_reason why, bool remove)
+emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
+     bool remove)
 {
 	struct vigil_flow_rec *r = &w->staged[w->nstaged++];
+	struct vigil_flow_state *f = vigil_ft_state(&w->table, e);
 
-	r->key = *key;
-	r->f = w->flows[pos];
+	memcpy(&r->key, vigil_ft_key(&w->table, e), sizeof(r->key));
+	r->s = *f;
+	if (f->tunnel != 0)
+		r->tun = w->tunnels[f->tunnel - 1];
+	else
+		memset(&r->tun, 0, sizeof(r->tun));
 	r->reason = (uint8_t)why;
 	r->worker = (uint8_t)w->id;
 	vigil_ctr_add(w->ctr, VIGIL_CTR_flows_expired, 1);
+	if (why == VIGIL_END_EVICTED)
+		vigil_ctr_add(w->ctr, VIGIL_CTR_flows_evicted, 1);
 	if (remove) {
-		w->flows[pos].in_use = 0;
-		rte_hash_del_key(w->table, key);
+		f->flags = 0;
+		vigil_ftable_remove(&w->table, e);
 		w->active--;
 	}
 }
@@ -266,87 +469,147 @@ flush_staged(struct vigil_worker *w)
 	return w->nstaged;
 }
 
+/* Make room for a new flow: evict the least recently seen flow of its two
+ * buckets. Returns false when there is nothing to evict. */
+static bool
+evict_for(struct vigil_worker *w, const struct vigil_ft_where *where)
+{
+	uint32_t cand[2 * VIGIL_FT_SLOTS], victim = VIGIL_FT_NONE;
+	uint64_t oldest = UINT64_MAX;
+	unsigned n = vigil_ftable_candidates(&w->table, where, cand);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct vigil_flow_state *f =
+			vigil_ft_state(&w->table, cand[i]);
+		uint64_t last = vigil_flow_last_us(f);
+
+		if (last < oldest) {
+			oldest = last;
+			victim = cand[i];
+		}
+	}
+	if (victim == VIGIL_FT_NONE)
+		return false;
+	emit(w, victim, VIGIL_END_EVICTED, true);
+	return true;
+}
+
+static void
+start_flow(struct vigil_worker *w, struct vigil_flow_state *f,
+	   const struct vigil_pkt_meta *m)
+{
+	vigil_flow_init(f, m);
+	f->tunnel = tunnel_of(w, m, m->dir != vigil_flow_orig_side(f));
+	vigil_ctr_add(w->ctr, VIGIL_CTR_flows_created, 1);
+}
+
 static void
 handle_packets(struct vigil_worker *w, struct rte_mbuf **pkts, unsigned n)
 {
-	const void *keys[LOOKUP_CHUNK];
-	hash_sig_t sig[LOOKUP_CHUNK];
-	int32_t pos[LOOKUP_CHUNK];
+	const struct vigil_flow_key *keys[VIGIL_FT_BURST];
+	uint32_t hashes[VIGIL_FT_BURST], ent[VIGIL_FT_BURST];
+	struct vigil_ft_where where[VIGIL_FT_BURST];
+	unsigned counted = 0;
+	bool inserted = false, evicted = false;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct vigil_pkt_meta *m = vigil_pkt_meta(pkts[i]);
 
 		keys[i] = &m->key;
-		sig[i] = m->rx_hash;
+		hashes[i] = m->rx_hash;
 	}
-	rte_hash_lookup_with_hash_bulk(w->table, keys, sig, n, pos);
-
-	unsigned counted = 0;
+	vigil_ftable_lookup_bulk(&w->table, keys, hashes, n, where, ent);
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct vigil_pkt_meta *m = vigil_pkt_meta(pkts[i]);
-		struct vigil_flow_entry *f;
-		int32_t p = pos[i];
+		struct vigil_flow_state *f;
+		uint32_t e = ent[i];
 
 		if (m->ts_us > w->now_us)
 			w->now_us = m->ts_us;
-		if (p < 0) {
-			p = rte_hash_add_key_with_hash(w->table, &m->key,
-						       m->rx_hash);
-			if (p < 0) {
+		/* An earlier packet of this burst may have added the flow, or
+		 * evicted it and handed its entry to another. */
+		if (evicted || (e == VIGIL_FT_NONE && inserted))
+			e = vigil_ftable_lookup(&w->table, &m->key, &where[i]);
+		if (e == VIGIL_FT_NONE) {
+			e = vigil_ftable_insert(&w->table, &m->key, &where[i]);
+			if (e == VIGIL_FT_NONE && evict_for(w, &where[i])) {
+				evicted = true;
+				e = vigil_ftable_insert(&w->table, &m->key,
+							&where[i]);
+			}
+			if (e == VIGIL_FT_NONE) {
 				vigil_ctr_add(w->ctr,
 					      VIGIL_CTR_drop_flow_table_full, 1);
 				continue;
 			}
-		}
-		f = &w->flows[p];
-		if (f->in_use &&
-		    m->ts_us > f->last_us + w->idle_us[f->proto]) {
-			/* Idle longer than its timeout: that flow ended. */
-			emit(w, p, &m->key, VIGIL_END_IDLE, false);
-			f->in_use = 0;
-			w->active--;
-		}
-		if (!f->in_use) {
-			vigil_flow_init(f, m);
+			inserted = true;
 			w->active++;
-			vigil_ctr_add(w->ctr, VIGIL_CTR_flows_created, 1);
+			f = vigil_ft_state(&w->table, e);
+			start_flow(w, f, m);
+		} else {
+			f = vigil_ft_state(&w->table, e);
+			if (m->ts_us > vigil_flow_last_us(f) +
+					       flow_timeout(w, f, m->key.proto)) {
+				/* Idle longer than its timeout: ended. */
+				emit(w, e, VIGIL_END_IDLE, false);
+				start_flow(w, f, m);
+			} else if (needs_split(w, f, m)) {
+				/* Same connection, new record: the originator
+				 * stays the originator. */
+				uint8_t keep = f->flags &
+					       (VIGIL_FF_ORIG | VIGIL_FF_FLIPPED);
+				uint16_t tun = f->tunnel;
+
+				emit(w, e, VIGIL_END_ACTIVE, false);
+				start_flow(w, f, m);
+				f->flags = (uint8_t)((f->flags &
+						      ~(VIGIL_FF_ORIG |
+							VIGIL_FF_FLIPPED)) |
+						     keep);
+				f->tunnel = tun;
+			}
 		}
-		vigil_flow_update(f, m);
+		if (!vigil_flow_update(f, m)) {
+			emit(w, e, VIGIL_END_REUSED, false);
+			start_flow(w, f, m);
+			vigil_flow_update(f, m);
+		}
 		counted++;
 	}
 	vigil_ctr_add(w->ctr, VIGIL_CTR_worker_packets, counted);
 }
 
-/* Check up to `expiry_step` slots; `all` expires whatever is there. */
+/* Check up to `expiry_step` entries; `all` expires whatever is there. */
 static void
 scan(struct vigil_worker *w, bool all)
 {
+	uint32_t cap = w->table.capacity;
 	uint32_t end = w->cursor + w->expiry_step;
 
-	if (end > w->max_flows)
-		end = w->max_flows;
-	for (uint32_t p = w->cursor; p < end; p++) {
-		struct vigil_flow_entry *f = &w->flows[p];
-		void *key;
+	if (end > cap)
+		end = cap;
+	for (uint32_t e = w->cursor; e < end; e++) {
+		struct vigil_flow_state *f = vigil_ft_state(&w->table, e);
+		uint8_t proto;
+		bool idle, active;
 
-		if (!f->in_use)
+		if (!(f->flags & VIGIL_FF_IN_USE))
 			continue;
-		bool idle = w->now_us > f->last_us + w->idle_us[f->proto];
-
-		if (!all && !idle)
+		proto = vigil_ft_key(&w->table, e)->proto;
+		idle = w->now_us >
+		       vigil_flow_last_us(f) + flow_timeout(w, f, proto);
+		active = w->now_us > f->first_us + w->active_us;
+		if (!all && !idle && !active)
 			continue;
-		if (rte_hash_get_key_with_position(w->table, (int32_t)p,
-						   &key) != 0) {
-			f->in_use = 0; /* cannot happen: table and array agree */
-			continue;
-		}
 		/* Idle by packet time is idle, whoever found it first: the
 		 * records do not depend on how far the scan had got. */
-		emit(w, (int32_t)p, key,
-		     idle ? VIGIL_END_IDLE : VIGIL_END_SHUTDOWN, true);
+		emit(w, e,
+		     idle ? VIGIL_END_IDLE
+			  : (active ? VIGIL_END_ACTIVE : VIGIL_END_SHUTDOWN),
+		     true);
 	}
-	w->cursor = end == w->max_flows ? 0 : end;
+	w->cursor = end == cap ? 0 : end;
 }
 
 static bool
@@ -371,8 +634,9 @@ take_burst(struct vigil_worker *w)
 	if (++w->next_in == w->nin)
 		w->next_in = 0;
 	n = rte_ring_dequeue_burst(r, (void **)pkts, w->burst, NULL);
-	for (unsigned off = 0; off < n; off += LOOKUP_CHUNK) {
-		unsigned k = n - off < LOOKUP_CHUNK ? n - off : LOOKUP_CHUNK;
+	for (unsigned off = 0; off < n; off += VIGIL_FT_BURST) {
+		unsigned k = n - off < VIGIL_FT_BURST ? n - off
+						      : VIGIL_FT_BURST;
 
 		handle_packets(w, pkts + off, k);
 	}
@@ -392,7 +656,14 @@ vigil_worker_step(struct vigil_worker *w)
 	case VIGIL_W_RUN:
 		if (w->live_clock)
 			w->now_us = vigil_clock_now_us(&w->clock);
-		if (take_burst(w) == 0 && inputs_closed(w)) {
+		uint64_t t0 = rte_rdtsc();
+		unsigned got = take_burst(w);
+
+		/* Busy cycles, for cycles per packet (vigil:stats). */
+		if (got > 0)
+			vigil_ctr_add(w->ctr, VIGIL_CTR_worker_cycles,
+				      rte_rdtsc() - t0);
+		if (got == 0 && inputs_closed(w)) {
 			w->state = VIGIL_W_DRAIN;
 			w->cursor = 0;
 			for (unsigned i = 0; i < w->nin; i++)

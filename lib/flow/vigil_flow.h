@@ -1,27 +1,36 @@
 /*
- * vigil flow: the worker stage. Each worker owns one flow table (an
- * rte_hash keyed by the canonical flow key, with the flow state in an array
- * indexed by the hash's key position), counts packets and bytes each way,
- * tracks TCP history, expires idle flows in bounded steps and hands finished
- * flows to the publisher as fixed-size records on its own ring.
+ * vigil flow: the worker stage. Each worker owns one flow table (see
+ * vigil_ftable.h: 120-byte entries plus a compact index, under 128 bytes a
+ * flow), counts packets and bytes each way, keeps Zeek's conn_state and
+ * history, expires flows by idle and active timeouts in bounded steps, and
+ * hands finished flows to the publisher as fixed-size records on its own
+ * ring.
  *
  * Share-nothing: a table is only ever touched by its worker, so nothing is
- * locked. The packets come from one SP/SC ring per RX lcore; the records
- * leave on one SP/SC ring (elements of sizeof(struct vigil_flow_rec)).
+ * locked. Packets come from one SP/SC ring per RX lcore; records leave on
+ * one SP/SC ring (elements of sizeof(struct vigil_flow_rec)).
  *
  * Time is packet time: a flow whose next packet arrives later than its idle
  * timeout is finished and a new one started, whatever the scan did, so the
  * records of a replay do not depend on how fast it ran. The scan uses the
- * newest packet time the worker has seen (replay) or the TSC clock (live).
- * The scan is paced on the TSC to cover the table once per
- * flow.scan_period_ms rather than on every loop: a busy worker then spends
- * its cycles on packets, and an idle flow is reported at most one period
- * after its timeout.
+ * newest packet time the worker has seen (replay) or the TSC clock (live),
+ * and is paced on the TSC to cover the table once per flow.scan_period_ms.
+ *
+ * Timeouts (flow.*): TCP established tcp_idle_s, TCP attempt (SYN without
+ * any answer) tcp_attempt_s, TCP closed (FIN both ways, or RST) tcp_closed_s,
+ * UDP udp_idle_s, ICMP icmp_idle_s, others other_idle_s; any flow longer
+ * than active_timeout_s is reported and continues as a new record.
+ *
+ * Full table: a new flow whose two index buckets are full, or that finds no
+ * free entry, evicts the least recently seen flow of those buckets (its
+ * record is emitted with end_reason "evicted", counted in flows_evicted).
+ * Only if there is nothing to evict is the packet dropped
+ * (drop_flow_table_full). The worker never stalls.
  *
  * Flow control: with `backpressure` set (replay), a worker whose record ring
- * is full stops taking packets until it has room, so nothing is lost and
- * the RX side slows down in turn. Without it (live), records that do not fit
- * are dropped and counted (drop_event_ring_full); packets never wait.
+ * is full stops taking packets until it has room, so nothing is lost. Without
+ * it (live), records that do not fit are dropped and counted
+ * (drop_event_ring_full); packets never wait.
  *
  * Threading: vigil_worker_step() runs on the worker's lcore only.
  * vigil_worker_create()/free() run on the main thread before launch / after
@@ -33,60 +42,89 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <rte_hash.h>
 #include <rte_ring.h>
 
 #include "vigil_clock.h"
 #include "vigil_conf.h"
 #include "vigil_decode.h"
+#include "vigil_ftable.h"
 #include "vigil_stats.h"
 
 #define VIGIL_MAX_WORKERS VIGIL_MAX_STAGE_LCORES
 #define VIGIL_MAX_RX VIGIL_MAX_STAGE_LCORES
 
-/* History letters, Zeek conn.log style: bit i is letter "SHADFR"[i]. */
+/* History letters, Zeek conn.log style. A code is letter + 8 * role
+ * (role 0 = originator, upper case; 1 = responder, lower case). */
 enum vigil_hist {
-	VIGIL_H_SYN,
-	VIGIL_H_SYNACK,
-	VIGIL_H_ACK,
-	VIGIL_H_DATA,
-	VIGIL_H_FIN,
-	VIGIL_H_RST,
+	VIGIL_H_SYN,	/* S: SYN without ACK */
+	VIGIL_H_SYNACK, /* H: SYN with ACK */
+	VIGIL_H_ACK,	/* A: pure ACK */
+	VIGIL_H_DATA,	/* D: payload */
+	VIGIL_H_FIN,	/* F */
+	VIGIL_H_RST,	/* R */
+	VIGIL_H_RETX,	/* T: retransmitted payload */
+	VIGIL_H_ZWIN,	/* W: zero window advertised */
 	VIGIL_H_NLETTERS
 };
 
-#define VIGIL_HIST_MAX 16 /* 12 letters + '^' + NUL, rounded */
+#define VIGIL_HIST_MAX 15
 
-struct vigil_flow_entry {
+/* Flow state flags. */
+#define VIGIL_FF_IN_USE 0x01
+#define VIGIL_FF_ORIG 0x02	  /* the originator is key side 1 */
+#define VIGIL_FF_FLIPPED 0x04	  /* first packet was the responder's SYN-ACK */
+#define VIGIL_FF_SEQ0 0x08	  /* TCP sequence tracking started, originator */
+#define VIGIL_FF_SEQ1 0x10	  /* ... responder */
+
+/* The 72 bytes of state after each 48-byte key in the table. Arrays are
+ * indexed by role: [0] originator, [1] responder. */
+struct vigil_flow_state {
 	uint64_t first_us;
-	uint64_t last_us;
-	uint64_t l2_bytes[2];  /* [0] originator, [1] responder */
-	uint64_t ip_bytes[2];
-	uint64_t payload[2];
+	uint64_t hist; /* history codes, 4 bits each, in order of appearance */
+	union {
+		struct {
+			uint32_t isn[2]; /* sequence number of the first byte */
+			uint32_t end[2]; /* highest sequence number + 1 seen */
+		} tcp;
+		uint64_t payload[2]; /* other protocols: payload bytes */
+	} u;
 	uint32_t pkts[2];
-	uint8_t in_use;
-	uint8_t orig;	      /* key side of the originator */
-	uint8_t proto;	      /* copy of key.proto, for the scan */
-	uint8_t icmp_type;    /* of the first packet */
-	uint8_t icmp_code;
-	uint8_t hist_len;
-	uint8_t seen[2];      /* history bits seen, [0] orig, [1] resp */
-	char history[VIGIL_HIST_MAX];
+	uint32_t last_delta_us; /* last packet - first packet */
+	uint8_t flags;		/* VIGIL_FF_* */
+	uint8_t nhist;
+	uint16_t tunnel;	/* tunnel table entry + 1, 0 = none */
+	uint32_t l2_lo[2];	/* frame bytes, low and high parts */
+	uint32_t ip_lo[2];	/* IP bytes */
+	uint16_t l2_hi[2];
+	uint16_t ip_hi[2];
 };
 
 enum vigil_end_reason {
-	VIGIL_END_IDLE = 1,
-	VIGIL_END_SHUTDOWN = 2,
+	VIGIL_END_IDLE = 1,	/* no packet for the idle timeout */
+	VIGIL_END_SHUTDOWN = 2, /* still active at the end of input / stop */
+	VIGIL_END_ACTIVE = 3,	/* longer than the active timeout: continues */
+	VIGIL_END_EVICTED = 4,	/* pushed out of a full table */
+	VIGIL_END_REUSED = 5,	/* a new connection (SYN) on a closed one */
+};
+
+/* Outer tunnel endpoints of a flow, kept once per worker. */
+struct vigil_tunnel_rec {
+	uint8_t type; /* VIGIL_TUN_*, 0 = none */
+	uint8_t family;
+	uint16_t pad;
+	uint32_t id;
+	uint8_t src[16], dst[16];
 };
 
 /* What a worker hands to the publisher for a finished flow. */
 struct vigil_flow_rec {
 	struct vigil_flow_key key;
-	struct vigil_flow_entry f;
+	struct vigil_flow_state s;
+	struct vigil_tunnel_rec tun;
 	uint8_t reason; /* enum vigil_end_reason */
 	uint8_t worker;
 	uint8_t pad[6];
-} __rte_aligned(8);
+};
 
 enum vigil_worker_state {
 	VIGIL_W_RUN,   /* taking packets */
@@ -106,14 +144,16 @@ struct vigil_worker {
 	 * packet this worker happened to get. */
 	const uint64_t *in_last_ts[VIGIL_MAX_RX];
 	struct rte_ring *events;
-	struct rte_hash *table;
-	struct vigil_flow_entry *flows; /* [max_flows], by key position */
-	uint32_t max_flows;
+	struct vigil_ftable table;
+	uint64_t table_heap_bytes; /* heap taken by the table, measured */
 	uint32_t burst;
 	uint32_t expiry_step;
 	uint64_t scan_gap_tsc; /* TSC cycles between two scan steps */
 	uint64_t next_scan_tsc;
 	uint64_t idle_us[256]; /* by IP protocol */
+	uint64_t tcp_attempt_us;
+	uint64_t tcp_closed_us;
+	uint64_t active_us;
 	bool backpressure;
 	bool live_clock;
 	const volatile int *abort; /* drain timed out: drop what is pending */
@@ -127,45 +167,84 @@ struct vigil_worker {
 	uint64_t now_us;
 	uint32_t active;
 	uint32_t nstaged;
-	struct vigil_flow_rec *staged; /* [burst + expiry_step] */
+	uint32_t staged_cap;
+	struct vigil_flow_rec *staged; /* [staged_cap] */
+	uint32_t ntunnels, max_tunnels;
+	struct vigil_tunnel_rec *tunnels; /* [max_tunnels] */
 	volatile int done;
 } __rte_cache_aligned;
 
-/*
- * Allocate the worker's table, flow array, record ring and staging area on
- * `socket`. Returns 0, or -1 with a message in err naming what failed.
- */
 int vigil_worker_create(struct vigil_worker *w, unsigned id,
 			const struct vigil_conf *conf, int socket, char *err,
 			size_t errlen);
-
-/* Free what vigil_worker_create() allocated. */
 void vigil_worker_free(struct vigil_worker *w);
 
 /*
  * One bounded step: flush records, take one burst from the next input ring,
- * update flows, check `expiry_step` slots for idle flows. Returns 1 while the
- * worker has work left, 0 once it is done (inputs closed, every flow emitted
- * and every record on the ring or counted as dropped).
+ * update flows, scan a slice of the table for expired flows. Returns 1
+ * while the worker has work left, 0 once it is done (inputs closed, every
+ * flow emitted and every record on the ring or counted as dropped).
  */
 int vigil_worker_step(struct vigil_worker *w);
 
-/* Number of flows in the table (worker thread, or after join). */
+/* Number of flows in the table. */
 static inline uint32_t
 vigil_worker_active(const struct vigil_worker *w)
 {
 	return __atomic_load_n(&w->active, __ATOMIC_RELAXED);
 }
 
-/* Zeek conn_state of a finished flow ("SF", "S0", "REJ", ...). */
-const char *vigil_conn_state(const struct vigil_flow_rec *r);
-
-/* Account one packet to a flow entry (exposed for tests). */
-void vigil_flow_update(struct vigil_flow_entry *f,
+/*
+ * Flow state, exposed for the publisher and tests.
+ */
+void vigil_flow_init(struct vigil_flow_state *f,
+		     const struct vigil_pkt_meta *m);
+/* Account one packet. Returns false if the packet starts a new connection
+ * on this key (a SYN on a closed TCP flow): emit and re-init first. */
+bool vigil_flow_update(struct vigil_flow_state *f,
 		       const struct vigil_pkt_meta *m);
 
-/* Initialise an entry from the first packet of a flow. */
-void vigil_flow_init(struct vigil_flow_entry *f,
-		     const struct vigil_pkt_meta *m);
+/* Key side (0/1) of the originator. */
+static inline unsigned
+vigil_flow_orig_side(const struct vigil_flow_state *f)
+{
+	return (f->flags & VIGIL_FF_ORIG) ? 1 : 0;
+}
+
+static inline uint64_t
+vigil_flow_l2_bytes(const struct vigil_flow_state *f, unsigned role)
+{
+	return (uint64_t)f->l2_hi[role] << 32 | f->l2_lo[role];
+}
+
+static inline uint64_t
+vigil_flow_ip_bytes(const struct vigil_flow_state *f, unsigned role)
+{
+	return (uint64_t)f->ip_hi[role] << 32 | f->ip_lo[role];
+}
+
+static inline uint64_t
+vigil_flow_last_us(const struct vigil_flow_state *f)
+{
+	return f->first_us + f->last_delta_us;
+}
+
+/* Payload bytes: TCP from sequence numbers (as Zeek), else the sum. */
+uint64_t vigil_flow_payload(const struct vigil_flow_state *f, uint8_t proto,
+			    unsigned role);
+
+/* Has role `role` shown history letter `h`? */
+bool vigil_flow_seen(const struct vigil_flow_state *f, enum vigil_hist h,
+		     unsigned role);
+
+/* History string ("ShADadFf", "^hADad"); returns its length. */
+unsigned vigil_flow_history(const struct vigil_flow_state *f, char *buf,
+			    unsigned len);
+
+/* Zeek conn_state of a flow ("SF", "S0", "REJ", ...). */
+const char *vigil_conn_state(const struct vigil_flow_state *f, uint8_t proto);
+
+/* Name of an end reason ("idle", ...). */
+const char *vigil_end_reason_name(uint8_t reason);
 
 #endif /* VIGIL_FLOW_H */

@@ -321,7 +321,7 @@ vigil_community_id(const struct vigil_flow_rec *r, char *out, size_t len)
 {
 	const struct vigil_flow_key *k = &r->key;
 	unsigned alen = k->family == VIGIL_AF_INET ? 4 : 16;
-	unsigned o = r->f.orig, s = o, d = o ^ 1;
+	unsigned o = vigil_flow_orig_side(&r->s), s = o, d = o ^ 1;
 	uint16_t sport = k->port[s], dport = k->port[d];
 	uint8_t in[2 + 16 + 16 + 2 + 4], md[EVP_MAX_MD_SIZE];
 	unsigned char b64[64];
@@ -329,15 +329,11 @@ vigil_community_id(const struct vigil_flow_rec *r, char *out, size_t len)
 	bool ports = k->proto == VIGIL_IPPROTO_TCP ||
 		     k->proto == VIGIL_IPPROTO_UDP || k->proto == 132 ||
 		     icmp_proto(k->proto);
-	bool one_way = false;
+	/* ICMP: the key's "ports" are the type and its counterpart type, or
+	 * the code for types without one, which are not reordered. */
+	bool one_way = icmp_proto(k->proto) &&
+		       vigil_icmp_counterpart(k->family, (uint8_t)sport) < 0;
 
-	if (icmp_proto(k->proto)) {
-		int cp = vigil_icmp_counterpart(k->family, r->f.icmp_type);
-
-		sport = r->f.icmp_type;
-		dport = cp >= 0 ? (uint16_t)cp : r->f.icmp_code;
-		one_way = cp < 0;
-	}
 	if (!one_way) {
 		/* Smaller (address, port) first. */
 		int c = memcmp(k->addr[s], k->addr[d], alen);
@@ -389,7 +385,7 @@ vigil_flow_uid(const char *sensor, const struct vigil_flow_rec *r, char *out,
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, sensor, strlen(sensor) + 1) != 1 ||
 	    EVP_DigestUpdate(ctx, &r->key, sizeof(r->key)) != 1 ||
-	    EVP_DigestUpdate(ctx, &r->f.first_us, sizeof(r->f.first_us)) != 1 ||
+	    EVP_DigestUpdate(ctx, &r->s.first_us, sizeof(r->s.first_us)) != 1 ||
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
 		EVP_MD_CTX_free(ctx);
 		snprintf(out, len, "-");
@@ -439,8 +435,9 @@ unsigned
 vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
 		  struct vigil_flow_fmt *out)
 {
-	const struct vigil_flow_entry *f = &r->f;
-	unsigned o = f->orig, n = 0;
+	const struct vigil_flow_state *f = &r->s;
+	unsigned o = vigil_flow_orig_side(f), n = 0;
+	uint8_t proto = r->key.proto;
 	size_t used = 0;
 	char tmp[64], pbuf[8];
 
@@ -458,36 +455,48 @@ vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
 	FIELD("uid", put(out, &used, "%s", tmp));
 	vigil_community_id(r, tmp, sizeof(tmp));
 	FIELD("community_id", put(out, &used, "%s", tmp));
+	/* ICMP "ports" are Zeek's: the type, and the counterpart type (echo
+	 * 8 <-> 0) or the code. They are the key's. */
 	vigil_key_addr_str(&r->key, (int)o, tmp, sizeof(tmp));
 	FIELD("orig_h", put(out, &used, "%s", tmp));
-	FIELD("orig_p", put(out, &used, "%u",
-			    icmp_proto(r->key.proto) ? f->icmp_type
-						     : r->key.port[o]));
+	FIELD("orig_p", put(out, &used, "%u", r->key.port[o]));
 	vigil_key_addr_str(&r->key, (int)(o ^ 1), tmp, sizeof(tmp));
 	FIELD("resp_h", put(out, &used, "%s", tmp));
-	FIELD("resp_p", put(out, &used, "%u",
-			    icmp_proto(r->key.proto) ? f->icmp_code
-						     : r->key.port[o ^ 1]));
+	FIELD("resp_p", put(out, &used, "%u", r->key.port[o ^ 1]));
 	FIELD("proto", put(out, &used, "%s",
-			   vigil_proto_name(r->key.proto, pbuf, sizeof(pbuf))));
-	vigil_fmt_ts(f->last_us - f->first_us, tmp, sizeof(tmp));
+			   vigil_proto_name(proto, pbuf, sizeof(pbuf))));
+	vigil_fmt_ts(f->last_delta_us, tmp, sizeof(tmp));
 	FIELD("duration", put(out, &used, "%s", tmp));
 	FIELD("orig_pkts", put(out, &used, "%u", f->pkts[0]));
-	FIELD("orig_bytes", put(out, &used, "%" PRIu64, f->payload[0]));
-	FIELD("orig_ip_bytes", put(out, &used, "%" PRIu64, f->ip_bytes[0]));
-	FIELD("orig_l2_bytes", put(out, &used, "%" PRIu64, f->l2_bytes[0]));
+	FIELD("orig_bytes", put(out, &used, "%" PRIu64,
+				vigil_flow_payload(f, proto, 0)));
+	FIELD("orig_ip_bytes", put(out, &used, "%" PRIu64,
+				   vigil_flow_ip_bytes(f, 0)));
+	FIELD("orig_l2_bytes", put(out, &used, "%" PRIu64,
+				   vigil_flow_l2_bytes(f, 0)));
 	FIELD("resp_pkts", put(out, &used, "%u", f->pkts[1]));
-	FIELD("resp_bytes", put(out, &used, "%" PRIu64, f->payload[1]));
-	FIELD("resp_ip_bytes", put(out, &used, "%" PRIu64, f->ip_bytes[1]));
-	FIELD("resp_l2_bytes", put(out, &used, "%" PRIu64, f->l2_bytes[1]));
-	FIELD("conn_state", vigil_conn_state(r));
-	if (f->hist_len > 0)
-		FIELD("history", put(out, &used, "%.*s", (int)f->hist_len,
-				     f->history));
+	FIELD("resp_bytes", put(out, &used, "%" PRIu64,
+				vigil_flow_payload(f, proto, 1)));
+	FIELD("resp_ip_bytes", put(out, &used, "%" PRIu64,
+				   vigil_flow_ip_bytes(f, 1)));
+	FIELD("resp_l2_bytes", put(out, &used, "%" PRIu64,
+				   vigil_flow_l2_bytes(f, 1)));
+	FIELD("conn_state", vigil_conn_state(f, proto));
+	if (vigil_flow_history(f, tmp, sizeof(tmp)) > 0)
+		FIELD("history", put(out, &used, "%s", tmp));
 	if (r->key.vlan != 0)
 		FIELD("vlan", put(out, &used, "%u", r->key.vlan));
-	FIELD("end_reason",
-	      r->reason == VIGIL_END_IDLE ? "idle" : "shutdown");
+	if (r->tun.type != VIGIL_TUN_NONE) {
+		int af = r->tun.family == VIGIL_AF_INET ? AF_INET : AF_INET6;
+
+		FIELD("tunnel", vigil_tunnel_name(r->tun.type));
+		FIELD("tunnel_id", put(out, &used, "%u", r->tun.id));
+		if (inet_ntop(af, r->tun.src, tmp, sizeof(tmp)) != NULL)
+			FIELD("outer_orig_h", put(out, &used, "%s", tmp));
+		if (inet_ntop(af, r->tun.dst, tmp, sizeof(tmp)) != NULL)
+			FIELD("outer_resp_h", put(out, &used, "%s", tmp));
+	}
+	FIELD("end_reason", vigil_end_reason_name(r->reason));
 #undef FIELD
 	return n;
 }

@@ -76,7 +76,7 @@ void vigil_fmt_ts(uint64_t us, char *out, size_t len);
 
 /* Field/value pairs of the flow record, in stream order. Returns the number
  * of pairs written (at most VIGIL_FLOW_FIELDS). Strings point into `buf`. */
-#define VIGIL_FLOW_FIELDS 24
+#define VIGIL_FLOW_FIELDS 28
 struct vigil_flow_fmt {
 	const char *field[VIGIL_FLOW_FIELDS];
 	const char *value[VIGIL_FLOW_FIELDS];

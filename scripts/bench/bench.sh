@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # vigil benchmark: dpdk-testpmd --forward-mode=rxonly and vigil side by
-# side, on the same source, the same cores and for the same time, printing
-# the Mpps of each and the ratio. Not a test: run it on a quiet machine,
-# with hugepages (scripts/hugepages/vigil-hugepages reserve).
+# side, on the same source, the same cores and for the same time. Not a
+# test: run it on a quiet machine, with hugepages.
 #
-#   scripts/bench/bench.sh [-d SECONDS] [-c CORES] [--no-huge] [SOURCE...]
+#   scripts/bench/bench.sh [-d SECONDS] [-c MAIN,PKT] [--no-huge] [SOURCE...]
 #
 # SOURCE is one of:
 #   null     net_null, 64-byte frames (all non-IP for vigil: RX, decode, drop)
 #   small    net_pcap infinite_rx, 64-byte UDP frames over 10k flows
+#   small1m  net_pcap infinite_rx, 64-byte UDP frames over 1M flows
 #   imix     net_pcap infinite_rx, IMIX 64/570/1518 (7:4:1) over 10k flows
+#   vxlan    the imix capture inside VXLAN (needs vigil-gencap --encap)
 #   mix      net_pcap infinite_rx, the demo capture (DNS/HTTP/TLS, 3k flows)
-#   FILE     net_pcap infinite_rx on any Ethernet pcap
+#   FILE     net_pcap infinite_rx on any pcap
 # Default: null small imix mix.
 #
-# CORES is "MAIN,PKT" (default 0,1): testpmd runs its forwarding core on
-# PKT; vigil runs the one-lcore layout (RX and worker) on PKT. Each side's
-# rate is the median of its per-second samples after a warm-up second.
+# For each source it prints:
+#   testpmd   rxonly Mpps with its forwarding core on PKT
+#   vigil     Mpps with the one-lcore layout (RX and worker) on PKT
+#   ratio     vigil / testpmd
+#   w1 cpp    worker cycles per packet with RX on MAIN and one worker on
+#             PKT, and the Mpps that worker could take (TSC Hz / cpp)
+#   w2 Mpps   the same capacity with two workers (on MAIN and PKT)
+# Each rate is the median of per-second samples after a warm-up second.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,77 +35,97 @@ while [ $# -gt 0 ]; do
 	-d) dur=$2; shift 2 ;;
 	-c) cores=$2; shift 2 ;;
 	--no-huge) huge=0; shift ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) sources+=("$1"); shift ;;
 	esac
 done
 [ ${#sources[@]} -gt 0 ] || sources=(null small imix mix)
+main_core=${cores%,*}
 pkt_core=${cores#*,}
 
 scripts/deps.sh
-scripts/build.sh
+[ -n "${VIGIL_NO_BUILD:-}" ] || scripts/build.sh
 command -v dpdk-testpmd >/dev/null || { echo "bench: dpdk-testpmd not found (package dpdk-dev)"; exit 1; }
 
 mem=()
 if [ $huge -eq 1 ]; then
-	if ! scripts/hugepages/vigil-hugepages reserve 2048 >/dev/null; then
-		echo "bench: could not reserve hugepages; rerun with --no-huge (figures then halve)"
+	if ! scripts/hugepages/vigil-hugepages reserve 2560 >/dev/null; then
+		echo "bench: could not reserve hugepages; rerun with --no-huge (figures then drop)"
 		exit 1
 	fi
 else
-	mem=(--no-huge -m 4096)
+	mem=(--no-huge -m 6144)
 fi
 
 work=$(mktemp -d /tmp/vigil-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 gen=build/tests/tools/vigil-gencap
-mbufs=262143
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print a[int((NR + 1) / 2)] }'; }
 
+# device_for SOURCE: prints the vdev and sets npkts (packets held by the PMD).
 device_for() {
+	npkts=0
+	local f
 	case $1 in
-	null) echo "net_null0,size=64,copy=0" ;;
-	small) $gen -o "$work/small.pcap" --profile small --flows 10000 --packets 100000 2>/dev/null
-		echo "net_pcap0,rx_pcap=$work/small.pcap,infinite_rx=1" ;;
-	imix) $gen -o "$work/imix.pcap" --profile imix --flows 10000 --packets 100000 2>/dev/null
-		echo "net_pcap0,rx_pcap=$work/imix.pcap,infinite_rx=1" ;;
-	mix) $gen -o "$work/mix.pcap" 2>/dev/null
-		echo "net_pcap0,rx_pcap=$work/mix.pcap,infinite_rx=1" ;;
+	null) echo "net_null0,size=64,copy=0"; return ;;
+	small) f=$work/small.pcap; $gen -o "$f" --profile small --flows 10000 --packets 100000 2>/dev/null ;;
+	small1m) f=$work/small1m.pcap; $gen -o "$f" --profile small --flows 1000000 --packets 1000000 2>/dev/null ;;
+	imix) f=$work/imix.pcap; $gen -o "$f" --profile imix --flows 10000 --packets 100000 2>/dev/null ;;
+	vxlan) f=$work/vxlan.pcap; $gen -o "$f" --profile imix --flows 10000 --packets 100000 --encap vxlan 2>/dev/null ;;
+	mix) f=$work/mix.pcap; $gen -o "$f" 2>/dev/null ;;
 	*) [ -f "$1" ] || { echo "bench: no such source or file: $1" >&2; exit 1; }
-		echo "net_pcap0,rx_pcap=$(realpath "$1"),infinite_rx=1" ;;
+		f=$(realpath "$1") ;;
 	esac
+	echo "net_pcap0,rx_pcap=$f,infinite_rx=1"
 }
 
-testpmd_mpps() {
-	timeout -s INT $((dur + 3)) dpdk-testpmd -l "$cores" --no-pci "${mem[@]}" \
+npkts_of() { capinfos -M -c "$1" 2>/dev/null | awk -F: '/Number of packets/ { gsub(/ /, "", $2); print $2 }'; }
+
+testpmd_mpps() { # testpmd_mpps DEVICE MBUFS
+	timeout -s INT $((dur + 8)) dpdk-testpmd -l "$cores" --no-pci "${mem[@]}" \
 		--file-prefix=vigil-bench-tp --vdev="$1" --log-level=3 -- \
-		--forward-mode=rxonly --nb-cores=1 --total-num-mbufs=$mbufs \
+		--forward-mode=rxonly --nb-cores=1 --total-num-mbufs="$2" \
 		--stats-period 1 2>/dev/null </dev/null |
-		awk '/Rx-pps:/ { print $2 }' | tail -n +3 | head -n "$((dur - 1))" |
+		awk '/Rx-pps:/ { if ($2 > 0) print $2 }' | tail -n +2 | head -n "$((dur - 1))" |
 		median | awk '{ printf "%.2f", $1 / 1e6 }' || true
 }
 
-vigil_mpps() {
+# vigil_run DEVICE MBUFS RX WORKERS FIELD...: medians of --progress fields.
+vigil_run() {
+	local dev=$1 mbufs=$2 rx=$3 workers=$4
+	shift 4
 	cat >"$work/bench.conf" <<CONF
-ports = ( { device = "$1"; } );
-lcores = { rx = [ $pkt_core ]; workers = [ $pkt_core ]; };
+ports = ( { device = "$dev"; } );
+lcores = { rx = [ $rx ]; workers = [ $workers ]; };
 mempool = { mbufs = $mbufs; };
+flow = { max_flows = 1048576; };
 CONF
-	build/app/vigil/vigil -c "$work/bench.conf" --duration "$((dur + 2))" \
-		--progress --redis 127.0.0.1:1 -- -l "$cores" --file-prefix=vigil-bench-v \
-		"${mem[@]}" 2>/dev/null |
-		awk '/^progress/ { for (i = 1; i <= NF; i++) if ($i ~ /^rx_mpps=/) { sub("rx_mpps=", "", $i); print $i } }' |
-		tail -n +3 | head -n "$((dur - 1))" | median | awk '{ printf "%.2f", $1 }' || true
+	timeout $((dur + 60)) build/app/vigil/vigil -c "$work/bench.conf" \
+		--duration "$((dur + 2))" --progress --redis 127.0.0.1:1 -- \
+		-l "$cores" --file-prefix=vigil-bench-v "${mem[@]}" \
+		>"$work/progress" 2>/dev/null || true
+	for k in "$@"; do
+		awk -v k="$k" '/^progress/ { for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$work/progress" |
+			awk '$1 > 0' | tail -n +3 | head -n "$((dur - 1))" | median |
+			awk '{ printf "%.2f ", $1 }'
+	done
 }
 
-printf "%-10s %14s %12s %8s\n" source "testpmd Mpps" "vigil Mpps" ratio
+printf "%-9s %9s %9s %6s %8s %8s %8s\n" source testpmd vigil ratio "w1 cpp" "w1 cap" "w2 cap"
 for s in "${sources[@]}"; do
 	dev=$(device_for "$s")
-	t=$(testpmd_mpps "$dev")
-	v=$(vigil_mpps "$dev")
+	mbufs=262143
+	case $dev in
+	*rx_pcap=*) f=${dev#*rx_pcap=}; f=${f%%,*}
+		n=$(npkts_of "$f"); mbufs=$(( (n + 131072) | 1023 )) ;;
+	esac
+	t=$(testpmd_mpps "$dev" "$mbufs")
+	read -r v _ <<<"$(vigil_run "$dev" "$mbufs" "$pkt_core" "$pkt_core" rx_mpps)"
+	read -r cpp w1 <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp worker_cap_mpps)"
+	read -r w2 _ <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$main_core, $pkt_core" worker_cap_mpps)"
 	r=$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print "-" }')
-	printf "%-10s %14s %12s %8s\n" "$s" "$t" "$v" "$r"
+	printf "%-9s %9s %9s %6s %8s %8s %8s\n" "$s" "$t" "$v" "$r" "$cpp" "$w1" "$w2"
 done
-echo "(cores $cores, ${dur}s each, $([ $huge -eq 1 ] && echo hugepages || echo --no-huge);" \
-	"vigil: RX + decode + flow table on core $pkt_core, Redis not written)"
+echo "(Mpps; cores $cores, ${dur}s per run, $([ $huge -eq 1 ] && echo hugepages || echo --no-huge)," \
+	"Redis not written: records counted as undelivered)"

@@ -3,6 +3,11 @@
  * record formatting, timestamps, and the accounting of records written
  * while Redis is unreachable.
  *
+ * Records are built as lib/flow makes them: the canonical key (ICMP "ports"
+ * are the type and the counterpart type, or the code for types without
+ * one), the flow state with the originator's key side in its flags, the
+ * outer tunnel and the end reason.
+ *
  * The Community ID vectors were checked with
  *   tshark --enable-protocol communityid -T fields -e communityid
  * on a capture holding one packet of each flow.
@@ -21,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include <rte_common.h>
+
 #include "vigil_conf.h"
 #include "vigil_decode.h"
 #include "vigil_flow.h"
@@ -28,8 +35,8 @@
 #include "vigil_stats.h"
 
 /* A record of the flow src:sport -> dst:dport whose first packet came from
- * src (or `type`/`code` for ICMP). The key is canonical, as decode makes
- * it; `orig` names the key side of src. */
+ * src (ICMP: sport is the type, dport the code). The key is canonical, as
+ * decode makes it; the originator is the key side of src. */
 static struct vigil_flow_rec
 rec(int family, uint8_t proto, const char *src, uint16_t sport,
     const char *dst, uint16_t dport)
@@ -48,30 +55,103 @@ rec(int family, uint8_t proto, const char *src, uint16_t sport,
 	if (proto == VIGIL_IPPROTO_ICMP || proto == VIGIL_IPPROTO_ICMPV6) {
 		int cp = vigil_icmp_counterpart((uint8_t)family, (uint8_t)sport);
 
-		r.f.icmp_type = (uint8_t)sport;
-		r.f.icmp_code = (uint8_t)dport;
 		dport = cp >= 0 ? (uint16_t)cp : dport;
 	}
 	c = memcmp(a, b, alen);
+	r.s.flags = VIGIL_FF_IN_USE;
 	if (c < 0 || (c == 0 && sport <= dport)) {
 		memcpy(r.key.addr[0], a, 16);
 		memcpy(r.key.addr[1], b, 16);
 		r.key.port[0] = sport;
 		r.key.port[1] = dport;
-		r.f.orig = 0;
 	} else {
 		memcpy(r.key.addr[0], b, 16);
 		memcpy(r.key.addr[1], a, 16);
 		r.key.port[0] = dport;
 		r.key.port[1] = sport;
-		r.f.orig = 1;
+		r.s.flags |= VIGIL_FF_ORIG;
 	}
-	r.f.in_use = 1;
-	r.f.proto = proto;
-	r.f.first_us = 1767225600123456ull;
-	r.f.last_us = r.f.first_us;
+	r.s.first_us = 1767225600123456ull;
 	r.reason = VIGIL_END_SHUTDOWN;
 	return r;
+}
+
+/* Key side of the originator. */
+static unsigned
+orig(const struct vigil_flow_rec *r)
+{
+	return vigil_flow_orig_side(&r->s);
+}
+
+/* The other side becomes the originator. */
+static void
+flip_orig(struct vigil_flow_rec *r)
+{
+	r->s.flags ^= VIGIL_FF_ORIG;
+}
+
+/* Counters of role `role` (0 originator, 1 responder). */
+static void
+set_counts(struct vigil_flow_rec *r, unsigned role, uint32_t pkts,
+	   uint64_t payload, uint64_t ip, uint64_t l2)
+{
+	struct vigil_flow_state *f = &r->s;
+
+	f->pkts[role] = pkts;
+	f->ip_lo[role] = (uint32_t)ip;
+	f->ip_hi[role] = (uint16_t)(ip >> 32);
+	f->l2_lo[role] = (uint32_t)l2;
+	f->l2_hi[role] = (uint16_t)(l2 >> 32);
+	if (r->key.proto != VIGIL_IPPROTO_TCP) {
+		f->u.payload[role] = payload;
+	} else {
+		/* TCP: bytes between the first and the next sequence number
+		 * (or, without sequence numbers from the decoder, the sum). */
+		f->flags |= role ? VIGIL_FF_SEQ1 : VIGIL_FF_SEQ0;
+#if defined(VIGIL_DECODE_TCP_SEQ)
+		f->u.tcp.isn[role] = role ? 0xfffff000u : 1000u;
+		f->u.tcp.end[role] = f->u.tcp.isn[role] + (uint32_t)payload;
+#else
+		f->u.tcp.end[role] = (uint32_t)payload;
+#endif
+	}
+	assert_int_equal(vigil_flow_payload(f, r->key.proto, role), payload);
+	assert_int_equal(vigil_flow_ip_bytes(f, role), ip);
+	assert_int_equal(vigil_flow_l2_bytes(f, role), l2);
+}
+
+/* History from its string: upper case the originator's letters, lower
+ * case the responder's, a leading '^' for a flipped flow (codes as
+ * vigil_flow.h: letter + 8 * role, 4 bits each in order). */
+static void
+set_hist(struct vigil_flow_rec *r, const char *h)
+{
+	static const char letters[] = "SHADFRTW";
+
+	r->s.hist = 0;
+	r->s.nhist = 0;
+	r->s.flags &= (uint8_t)~VIGIL_FF_FLIPPED;
+	for (; *h; h++) {
+		const char *p;
+		unsigned code;
+
+		if (*h == '^') {
+			r->s.flags |= VIGIL_FF_FLIPPED;
+			continue;
+		}
+		p = strchr(letters, *h >= 'a' ? *h - 'a' + 'A' : *h);
+		assert_non_null(p);
+		code = (unsigned)(p - letters) + (*h >= 'a' ? 8 : 0);
+		r->s.hist |= (uint64_t)code << (4 * r->s.nhist);
+		r->s.nhist++;
+	}
+}
+
+/* Duration: last packet - first packet. */
+static void
+set_duration(struct vigil_flow_rec *r, uint32_t us)
+{
+	r->s.last_delta_us = us;
 }
 
 static void
@@ -91,13 +171,13 @@ test_community_id_vectors(void **state)
 	(void)state;
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP, "128.232.110.120", 34855,
 		"66.35.250.204", 80);
-	assert_int_equal(r.f.orig, 1);
+	assert_int_equal(orig(&r), 1);
 	cid(&r, id);
 	assert_string_equal(id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_UDP, "8.8.8.8", 53, "192.168.1.52",
 		54585);
-	assert_int_equal(r.f.orig, 0);
+	assert_int_equal(orig(&r), 0);
 	cid(&r, id);
 	assert_string_equal(id, "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
 
@@ -123,7 +203,7 @@ test_community_id_more_vectors(void **state)
 	 * reordered. */
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "192.168.0.89", 3,
 		"192.168.0.1", 3);
-	assert_int_equal(r.f.orig, 1);
+	assert_int_equal(orig(&r), 1);
 	cid(&r, id);
 	assert_string_equal(id, "1:dPRpNwuTNOTQEtM23HPAdlCnrwc=");
 
@@ -148,7 +228,7 @@ test_community_id_more_vectors(void **state)
 		"127.0.0.1", 41000);
 	cid(&r, id);
 	assert_string_equal(id, "1:Ul/hoG57gf1v+Va/OsuBh7sOfVE=");
-	r.f.orig ^= 1; /* the client (port 41000) first */
+	flip_orig(&r); /* the client (port 41000) first */
 	cid(&r, id);
 	assert_string_equal(id, "1:Ul/hoG57gf1v+Va/OsuBh7sOfVE=");
 }
@@ -163,14 +243,14 @@ test_community_id_independent_of_orig(void **state)
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP, "128.232.110.120", 34855,
 		"66.35.250.204", 80);
 	cid(&r, a);
-	r.f.orig ^= 1;
+	flip_orig(&r);
 	cid(&r, b);
 	assert_string_equal(a, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 	assert_string_equal(b, a);
 
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_UDP, "8.8.8.8", 53, "192.168.1.52",
 		54585);
-	r.f.orig ^= 1;
+	flip_orig(&r);
 	cid(&r, b);
 	assert_string_equal(b, "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
 
@@ -215,8 +295,9 @@ test_flow_uid(void **state)
 	assert_string_equal(u1, u2);
 	/* Not a function of the counters or the end reason. */
 	r2 = r;
-	r2.f.pkts[0] = 99;
-	r2.f.last_us += 5000000;
+	r2.s.pkts[0] = 99;
+	set_duration(&r2, 5000000);
+	set_hist(&r2, "ShAD");
 	r2.reason = VIGIL_END_IDLE;
 	vigil_flow_uid("s1", &r2, u2, sizeof(u2));
 	assert_string_equal(u1, u2);
@@ -225,7 +306,7 @@ test_flow_uid(void **state)
 	assert_uid_shape(u2);
 	assert_string_not_equal(u1, u2);
 	r2 = r;
-	r2.f.first_us += 1;
+	r2.s.first_us += 1;
 	vigil_flow_uid("s1", &r2, u3, sizeof(u3));
 	assert_uid_shape(u3);
 	assert_string_not_equal(u1, u3);
@@ -362,22 +443,11 @@ test_flow_format_tcp(void **state)
 	(void)state;
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP, "128.232.110.120", 34855,
 		"66.35.250.204", 80);
-	assert_int_equal(r.f.orig, 1);
-	r.f.last_us = r.f.first_us + 2500001;
-	r.f.pkts[0] = 6;
-	r.f.pkts[1] = 5;
-	r.f.payload[0] = 120;
-	r.f.payload[1] = 1960;
-	r.f.ip_bytes[0] = 360;
-	r.f.ip_bytes[1] = 2160;
-	r.f.l2_bytes[0] = 444;
-	r.f.l2_bytes[1] = 2230;
-	memcpy(r.f.history, "ShADadFf", 8);
-	r.f.hist_len = 8;
-	r.f.seen[0] = 1u << VIGIL_H_SYN | 1u << VIGIL_H_ACK |
-		      1u << VIGIL_H_DATA | 1u << VIGIL_H_FIN;
-	r.f.seen[1] = 1u << VIGIL_H_SYNACK | 1u << VIGIL_H_ACK |
-		      1u << VIGIL_H_DATA | 1u << VIGIL_H_FIN;
+	assert_int_equal(orig(&r), 1);
+	set_duration(&r, 2500001);
+	set_counts(&r, 0, 6, 120, 360, 444);
+	set_counts(&r, 1, 5, 1960, 2160, 2230);
+	set_hist(&r, "ShADadFf");
 	vigil_flow_uid("sensor-1", &r, uid, sizeof(uid));
 
 	n = vigil_flow_format("sensor-1", &r, &f);
@@ -415,16 +485,9 @@ test_flow_format_ipv6_and_udp(void **state)
 	(void)state;
 	r = rec(VIGIL_AF_INET6, VIGIL_IPPROTO_UDP, "fd00:0:0:1:0:0:0:1", 5353,
 		"2001:0db8:0000:0000:0000:0000:0000:00ff", 53);
-	r.f.pkts[0] = 1;
-	r.f.pkts[1] = 1;
-	r.f.payload[0] = 30;
-	r.f.payload[1] = 90;
-	r.f.ip_bytes[0] = 78;
-	r.f.ip_bytes[1] = 138;
-	r.f.l2_bytes[0] = 92;
-	r.f.l2_bytes[1] = 152;
-	memcpy(r.f.history, "Dd", 2);
-	r.f.hist_len = 2;
+	set_counts(&r, 0, 1, 30, 78, 92);
+	set_counts(&r, 1, 1, 90, 138, 152);
+	set_hist(&r, "Dd");
 	n = vigil_flow_format("s", &r, &f);
 	assert_int_equal(n, RTE_DIM(fields_untagged));
 	for (unsigned i = 0; i < n; i++)
@@ -443,19 +506,24 @@ test_flow_format_ipv6_and_udp(void **state)
 
 	/* A flow without history letters (empty datagrams) has no
 	 * `history` field: fields without a value are omitted. */
-	r.f.hist_len = 0;
+	set_hist(&r, "");
 	n = vigil_flow_format("s", &r, &f);
 	assert_int_equal(n, RTE_DIM(fields_untagged) - 1);
 	assert_null(field(&f, n, "history"));
 	assert_string_equal(f.field[n - 2], "conn_state");
 	assert_string_equal(f.field[n - 1], "end_reason");
-	r.f.hist_len = 2;
+	set_hist(&r, "Dd");
 
-	/* Large counters are printed in full (64-bit). */
-	r.f.payload[0] = 5000000000ull;
-	r.f.pkts[1] = 0;
+	/* Large counters are printed in full (64-bit payload, 48-bit IP and
+	 * frame bytes). */
+	set_counts(&r, 0, 4000000, 5000000000ull, 5112000000ull,
+		   0xffffffffffffull);
+	r.s.pkts[1] = 0;
 	n = vigil_flow_format("s", &r, &f);
+	assert_string_equal(field(&f, n, "orig_pkts"), "4000000");
 	assert_string_equal(field(&f, n, "orig_bytes"), "5000000000");
+	assert_string_equal(field(&f, n, "orig_ip_bytes"), "5112000000");
+	assert_string_equal(field(&f, n, "orig_l2_bytes"), "281474976710655");
 	assert_string_equal(field(&f, n, "conn_state"), "S0");
 }
 
@@ -467,17 +535,32 @@ test_flow_format_icmp(void **state)
 	unsigned n;
 
 	(void)state;
-	/* Echo request from 192.168.0.89: orig_p/resp_p are type/code. */
+	/* orig_p/resp_p are the key's ports: the type, and the counterpart
+	 * type (request/reply types) or the code. Echo request from
+	 * 192.168.0.89: 8 and 0. */
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "192.168.0.89", 8,
 		"192.168.0.1", 0);
-	r.f.pkts[0] = 3;
-	r.f.pkts[1] = 3;
+	r.s.pkts[0] = 3;
+	r.s.pkts[1] = 3;
 	n = vigil_flow_format("s", &r, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "192.168.0.89");
 	assert_string_equal(field(&f, n, "orig_p"), "8");
 	assert_string_equal(field(&f, n, "resp_h"), "192.168.0.1");
 	assert_string_equal(field(&f, n, "resp_p"), "0");
 	assert_string_equal(field(&f, n, "proto"), "icmp");
+	assert_string_equal(field(&f, n, "community_id"),
+			    "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
+	assert_string_equal(field(&f, n, "orig_pkts"), "3");
+	assert_string_equal(field(&f, n, "conn_state"), "OTH");
+
+	/* The reply seen first (its sender is the originator): 0 and 8,
+	 * and the same Community ID. */
+	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "192.168.0.1", 0,
+		"192.168.0.89", 0);
+	n = vigil_flow_format("s", &r, &f);
+	assert_string_equal(field(&f, n, "orig_h"), "192.168.0.1");
+	assert_string_equal(field(&f, n, "orig_p"), "0");
+	assert_string_equal(field(&f, n, "resp_p"), "8");
 	assert_string_equal(field(&f, n, "community_id"),
 			    "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
 
@@ -488,17 +571,37 @@ test_flow_format_icmp(void **state)
 	assert_string_equal(field(&f, n, "orig_p"), "3");
 	assert_string_equal(field(&f, n, "resp_p"), "3");
 
-	/* ICMPv6 neighbour solicitation. */
+	/* Host unreachable (type 3, code 1) from the lower address (key
+	 * side 0 this time). */
+	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "10.0.0.1", 3, "10.0.0.2",
+		1);
+	assert_int_equal(orig(&r), 0);
+	n = vigil_flow_format("s", &r, &f);
+	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.1");
+	assert_string_equal(field(&f, n, "orig_p"), "3");
+	assert_string_equal(field(&f, n, "resp_h"), "10.0.0.2");
+	assert_string_equal(field(&f, n, "resp_p"), "1");
+
+	/* ICMPv6 neighbour solicitation: its counterpart is the
+	 * advertisement (136). */
 	r = rec(VIGIL_AF_INET6, VIGIL_IPPROTO_ICMPV6,
 		"fe80::200:86ff:fe05:80da", 135, "fe80::260:97ff:fe07:69ea", 0);
 	n = vigil_flow_format("s", &r, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "fe80::200:86ff:fe05:80da");
 	assert_string_equal(field(&f, n, "resp_h"), "fe80::260:97ff:fe07:69ea");
 	assert_string_equal(field(&f, n, "orig_p"), "135");
-	assert_string_equal(field(&f, n, "resp_p"), "0");
+	assert_string_equal(field(&f, n, "resp_p"), "136");
 	assert_string_equal(field(&f, n, "proto"), "icmp");
 	assert_string_equal(field(&f, n, "community_id"),
 			    "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=");
+
+	/* ICMPv6 echo request: 128 and 129. */
+	r = rec(VIGIL_AF_INET6, VIGIL_IPPROTO_ICMPV6, "2001:db8::9", 128,
+		"2001:db8::1", 0);
+	n = vigil_flow_format("s", &r, &f);
+	assert_string_equal(field(&f, n, "orig_h"), "2001:db8::9");
+	assert_string_equal(field(&f, n, "orig_p"), "128");
+	assert_string_equal(field(&f, n, "resp_p"), "129");
 
 	/* Another protocol: its number, ports 0. */
 	r = rec(VIGIL_AF_INET, 47, "10.0.0.2", 0, "10.0.0.1", 0);
@@ -533,15 +636,21 @@ test_flow_format_from_flow_lib(void **state)
 	memset(&m, 0, sizeof(m));
 	m.key = r.key;
 	for (unsigned i = 0; i < RTE_DIM(seq); i++) {
-		m.dir = seq[i].from_client ? r.f.orig : (uint8_t)(r.f.orig ^ 1);
+		m.dir = seq[i].from_client ? (uint8_t)orig(&r)
+					   : (uint8_t)(orig(&r) ^ 1);
 		m.tcp_flags = seq[i].flags;
 		m.payload_len = seq[i].payload;
 		m.ip_len = 40;
 		m.l2_len = 54;
 		m.ts_us = 1767225600000000ull + i * 250000;
+#if defined(VIGIL_DECODE_TCP_SEQ)
+		/* Client ISN 100 (the SYN takes one), server ISN 5000. */
+		m.tcp_seq = seq[i].from_client ? (i == 0 ? 100u : 101u) : 5000u;
+		m.tcp_win = 65535;
+#endif
 		if (i == 0)
-			vigil_flow_init(&r.f, &m);
-		vigil_flow_update(&r.f, &m);
+			vigil_flow_init(&r.s, &m);
+		assert_true(vigil_flow_update(&r.s, &m));
 	}
 	n = vigil_flow_format("s", &r, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.9");
@@ -555,6 +664,88 @@ test_flow_format_from_flow_lib(void **state)
 	assert_string_equal(field(&f, n, "resp_l2_bytes"), "54");
 	assert_string_equal(field(&f, n, "history"), "ShAR");
 	assert_string_equal(field(&f, n, "conn_state"), "RSTO");
+	assert_string_equal(field(&f, n, "orig_bytes"), "0");
+	assert_string_equal(field(&f, n, "resp_bytes"), "0");
+}
+
+static void
+test_flow_format_end_reasons(void **state)
+{
+	static const struct {
+		uint8_t reason;
+		const char *name;
+	} want[] = {
+		{ VIGIL_END_IDLE, "idle" },
+		{ VIGIL_END_SHUTDOWN, "shutdown" },
+		{ VIGIL_END_ACTIVE, "active" },
+		{ VIGIL_END_EVICTED, "evicted" },
+		{ VIGIL_END_REUSED, "reused" },
+	};
+	struct vigil_flow_rec r;
+	struct vigil_flow_fmt f;
+	char uid[32];
+	unsigned n;
+
+	(void)state;
+	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_UDP, "10.0.0.1", 1000, "10.0.0.2",
+		53);
+	vigil_flow_uid("s", &r, uid, sizeof(uid));
+	for (unsigned i = 0; i < RTE_DIM(want); i++) {
+		r.reason = want[i].reason;
+		n = vigil_flow_format("s", &r, &f);
+		assert_int_equal(n, RTE_DIM(fields_untagged) - 1);
+		assert_string_equal(f.field[n - 1], "end_reason");
+		assert_string_equal(f.value[n - 1], want[i].name);
+		/* The reason is not part of the flow's identity. */
+		assert_string_equal(field(&f, n, "uid"), uid);
+	}
+}
+
+static void
+test_flow_format_flipped_and_tunnel(void **state)
+{
+	struct vigil_flow_rec r, plain;
+	struct vigil_flow_fmt f;
+	char cid_plain[64], uid_plain[32];
+	unsigned n;
+
+	(void)state;
+	/* First seen: the server's SYN-ACK. The client (10.0.0.9:40000) is
+	 * the originator and the history starts with '^'. */
+	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP, "10.0.0.9", 40000,
+		"10.0.0.1", 443);
+	set_hist(&r, "^hADd");
+	set_counts(&r, 0, 2, 50, 130, 158);
+	set_counts(&r, 1, 2, 70, 150, 178);
+	n = vigil_flow_format("s", &r, &f);
+	assert_string_equal(field(&f, n, "history"), "^hADd");
+	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.9");
+	assert_string_equal(field(&f, n, "orig_bytes"), "50");
+	assert_string_equal(field(&f, n, "resp_bytes"), "70");
+	/* No SYN from the originator: Zeek calls that partial, OTH. */
+	assert_string_equal(field(&f, n, "conn_state"), "OTH");
+
+	/* Through a VXLAN tunnel: the inner flow is reported, the Community
+	 * ID is the inner 5-tuple's, the VNI makes it another flow (uid). */
+	plain = r;
+	cid(&plain, cid_plain);
+	vigil_flow_uid("s", &plain, uid_plain, sizeof(uid_plain));
+	r.key.vni = 4242;
+#if defined(VIGIL_TUN_NONE)
+	r.key.tun_type = VIGIL_TUN_VXLAN;
+#endif
+	r.tun.type = 1;
+	r.tun.family = VIGIL_AF_INET;
+	r.tun.id = 4242;
+	assert_int_equal(inet_pton(AF_INET, "172.16.0.1", r.tun.src), 1);
+	assert_int_equal(inet_pton(AF_INET, "172.16.0.2", r.tun.dst), 1);
+	n = vigil_flow_format("s", &r, &f);
+	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.9");
+	assert_string_equal(field(&f, n, "resp_h"), "10.0.0.1");
+	assert_string_equal(field(&f, n, "orig_p"), "40000");
+	assert_string_equal(field(&f, n, "resp_p"), "443");
+	assert_string_equal(field(&f, n, "community_id"), cid_plain);
+	assert_string_not_equal(field(&f, n, "uid"), uid_plain);
 }
 
 /* ---- Redis unreachable ----------------------------------------------------- */
@@ -622,6 +813,8 @@ main(void)
 		cmocka_unit_test(test_flow_format_ipv6_and_udp),
 		cmocka_unit_test(test_flow_format_icmp),
 		cmocka_unit_test(test_flow_format_from_flow_lib),
+		cmocka_unit_test(test_flow_format_end_reasons),
+		cmocka_unit_test(test_flow_format_flipped_and_tunnel),
 		cmocka_unit_test(test_records_counted_when_redis_unreachable),
 	};
 
