@@ -11,6 +11,7 @@ VIGIL_PACKAGES=(
 	libssl-dev libpcap-dev
 	redis-server redis-tools             # the store vigil writes to, and tests use
 	tshark jq python3                    # tests compare with tshark; JSON checks
+	clang libclang-rt-14-dev llvm        # fuzz targets, sanitizer runs (scripts/fuzz.sh)
 )
 
 missing=()

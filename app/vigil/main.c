@@ -168,7 +168,16 @@ parse_args(int argc, char **argv, struct vigil_opts *o)
 struct argvec {
 	int argc;
 	char *argv[256];
+	char *owned[256]; /* what av_add allocated: rte_eal_init reorders argv */
 };
+
+static void
+av_free(struct argvec *a)
+{
+	for (int i = 0; i < a->argc; i++)
+		free(a->owned[i]);
+	a->argc = 0;
+}
 
 static int
 av_add(struct argvec *a, const char *s)
@@ -178,6 +187,7 @@ av_add(struct argvec *a, const char *s)
 	a->argv[a->argc] = strdup(s);
 	if (a->argv[a->argc] == NULL)
 		return -1;
+	a->owned[a->argc] = a->argv[a->argc];
 	a->argc++;
 	a->argv[a->argc] = NULL;
 	return 0;
@@ -466,10 +476,13 @@ main(int argc, char **argv)
 
 	if (build_eal_args(&app, argv[0], &eal) != 0) {
 		fprintf(stderr, "vigil: too many EAL arguments\n");
+		av_free(&eal);
 		return 2;
 	}
-	if (start_eal(&eal) < 0)
+	if (start_eal(&eal) < 0) {
+		av_free(&eal);
 		return 1;
+	}
 
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -496,5 +509,6 @@ out:
 	vigil_pipeline_free(&app);
 	vigil_ports_close(&app);
 	rte_eal_cleanup();
+	av_free(&eal);
 	return rc;
 }

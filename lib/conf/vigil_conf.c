@@ -181,6 +181,29 @@ chars_ok(const char *s, enum conf_chars ch)
 	return true;
 }
 
+/* A value fit for a one-line message: control and non-ASCII bytes as
+ * \xNN, at most about 60 characters. */
+static void
+quote_val(const char *v, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *v && n + 8 < len; v++) {
+		unsigned char u = (unsigned char)*v;
+
+		if (n >= 60) {
+			memcpy(out + n, "...", 3);
+			n += 3;
+			break;
+		}
+		if (u < 0x20 || u >= 0x7f || u == '"' || u == '\\')
+			n += (size_t)snprintf(out + n, len - n, "\\x%02x", u);
+		else
+			out[n++] = (char)u;
+	}
+	out[n] = '\0';
+}
+
 static const char *
 chars_desc(enum conf_chars ch)
 {
@@ -247,8 +270,11 @@ load_row(const struct conf_row *r, const config_setting_t *s,
 		return -1;
 	}
 	if (!chars_ok(v, r->chars)) {
+		char shown[96];
+
+		quote_val(v, shown, sizeof(shown));
 		set_err(err, errlen, "%s:%d: %s = \"%s\": allowed are %s", file,
-			config_setting_source_line(s), r->path, v,
+			config_setting_source_line(s), r->path, shown,
 			chars_desc(r->chars));
 		return -1;
 	}
@@ -567,12 +593,41 @@ load_common(config_t *cfg, int rc, struct vigil_conf *c, const char *name,
 	return 0;
 }
 
+/* libconfig would follow "@include" itself, and its scanner exits the
+ * process when an included path cannot be read (a directory): refuse the
+ * directive, naming its line. Returns 0 or -1 + err. */
+static int
+refuse_includes(const char *text, const char *name, char *err, size_t errlen)
+{
+	int line = 1;
+
+	for (const char *p = text; *p; line++) {
+		const char *q = p + strspn(p, " \t");
+
+		if (strncmp(q, "@include", 8) == 0) {
+			set_err(err, errlen,
+				"%s:%d: @include is not supported: put every "
+				"setting in this file",
+				name, line);
+			return -1;
+		}
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return 0;
+}
+
+#define CONF_MAX_BYTES (1u << 20)
+
 int
 vigil_conf_load(struct vigil_conf *c, const char *path, char *err,
 		size_t errlen)
 {
-	config_t cfg;
 	struct stat st = { 0 };
+	char *text;
+	size_t got;
 	FILE *f;
 	int rc;
 
@@ -583,7 +638,7 @@ vigil_conf_load(struct vigil_conf *c, const char *path, char *err,
 		return -1;
 	}
 	/* libconfig's scanner exits the process on a read error (a
-	 * directory, say): only hand it regular files. */
+	 * directory, say): only regular files, read here. */
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
 		set_err(err, errlen, "%s: cannot read config file: %s", path,
 			S_ISDIR(st.st_mode) ? "is a directory"
@@ -591,11 +646,31 @@ vigil_conf_load(struct vigil_conf *c, const char *path, char *err,
 		fclose(f);
 		return -1;
 	}
-	config_init(&cfg);
-	rc = config_read(&cfg, f);
+	if ((uint64_t)st.st_size > CONF_MAX_BYTES) {
+		set_err(err, errlen,
+			"%s: config file is %lld bytes, more than %u",
+			path, (long long)st.st_size, CONF_MAX_BYTES);
+		fclose(f);
+		return -1;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		fclose(f);
+		set_err(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	got = fread(text, 1, (size_t)st.st_size, f);
+	text[got] = '\0';
+	if (ferror(f)) {
+		set_err(err, errlen, "%s: cannot read config file: %s", path,
+			strerror(errno));
+		fclose(f);
+		free(text);
+		return -1;
+	}
 	fclose(f);
-	rc = load_common(&cfg, rc, c, path, err, errlen);
-	config_destroy(&cfg);
+	rc = vigil_conf_load_string(c, text, path, err, errlen);
+	free(text);
 	return rc;
 }
 
@@ -606,6 +681,8 @@ vigil_conf_load_string(struct vigil_conf *c, const char *text,
 	config_t cfg;
 	int rc;
 
+	if (refuse_includes(text, name, err, errlen) != 0)
+		return -1;
 	config_init(&cfg);
 	rc = config_read_string(&cfg, text);
 	rc = load_common(&cfg, rc, c, name, err, errlen);

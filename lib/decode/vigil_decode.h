@@ -71,7 +71,7 @@ struct vigil_flow_key {
 	uint8_t family;	     /* VIGIL_AF_INET or VIGIL_AF_INET6 */
 	uint8_t tun_type;    /* VIGIL_TUN_* of the outermost tunnel, 0 = none */
 	uint8_t pad[3];	     /* always zero */
-};
+} __rte_aligned(8); /* hashed and compared 8 bytes at a time */
 
 /* Tunnel types (key.tun_type, tun.type). Macros, so users can test for
  * them with #if defined(). */

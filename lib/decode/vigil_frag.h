@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_common.h>
+
 #include "vigil_decode.h"
 
 #define VIGIL_FRAG_ENTRIES 4096		      /* per RX lcore by default */
@@ -40,7 +42,7 @@ struct vigil_frag_id {
 	uint8_t family; /* VIGIL_AF_INET or VIGIL_AF_INET6 */
 	uint8_t tun_type;
 	uint8_t pad[3];
-};
+} __rte_aligned(8); /* hashed 8 bytes at a time */
 
 struct vigil_frag_entry {
 	struct vigil_frag_id fid; /* 48 bytes */
