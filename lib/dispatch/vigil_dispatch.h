@@ -108,8 +108,9 @@ int vigil_device_linktype(const char *device, unsigned queue, char *err,
  */
 int vigil_rx_step(struct vigil_rx_stage *s);
 
-/* Worker index for a symmetric hash: multiply-shift, not modulo, so that
- * the bits that pick the worker are not the ones a worker's table uses. */
+/* Worker index for a symmetric hash: multiply-shift, not modulo (no
+ * division). The worker's table remixes the same hash before choosing its
+ * buckets (vigil_ftable_where), so the two choices stay independent. */
 static inline unsigned
 vigil_rx_pick_worker(uint32_t hash, unsigned nworkers)
 {
