@@ -53,7 +53,12 @@
 #define ETHERTYPE_TEB 0x6558	 /* transparent Ethernet bridging */
 #define ETHERTYPE_ERSPAN2 0x88be /* ERSPAN type I and II */
 #define ETHERTYPE_ERSPAN3 0x22eb
-#define MAX_VLAN_TAGS 2
+#define ETHERTYPE_PPPOE_SESS 0x8864 /* PPPoE session stage (RFC 2516) */
+#define ETHERTYPE_VNTAG 0x8926	    /* Cisco VN-Tag */
+#define ETHERTYPE_FABRICPATH 0x8903 /* Cisco FabricPath (DCE) */
+#define ETHERTYPE_ETAG 0x893f	    /* IEEE 802.1BR E-Tag */
+#define ETHERTYPE_NSH 0x894f	    /* Network Service Header (RFC 8300) */
+#define MAX_L2_TAGS 6 /* VLAN, E-Tag and VN-Tag headers in one frame */
 #define MAX_MPLS_LABELS 8
 #define MAX_IPV6_EXT 8
 
@@ -94,6 +99,8 @@ struct dctx {
 	struct vigil_pkt_meta *m;
 	uint32_t vni;	  /* id of the innermost tunnel that has one */
 	uint16_t vlan;	  /* first tag of the last Ethernet header */
+	uint8_t l2tags;	  /* VLAN, E-Tag, VN-Tag headers of that header */
+	bool vlan_seen;	  /* its first VLAN tag was read */
 	uint8_t tun_type; /* outermost tunnel */
 	uint8_t depth;	  /* tunnel levels entered (pseudowires included) */
 	uint8_t ntun;	  /* tunnels entered */
@@ -111,6 +118,8 @@ static int decode_ipv6(struct dctx *c, const uint8_t *p, uint32_t avail,
 		       uint32_t len);
 static int decode_mpls(struct dctx *c, const uint8_t *p, uint32_t avail,
 		       uint32_t len);
+static int decode_nsh(struct dctx *c, const uint8_t *p, uint32_t avail,
+		      uint32_t len);
 
 static __rte_always_inline uint16_t
 rd16(const uint8_t *p)
@@ -315,8 +324,9 @@ decode_l4(const uint8_t *p, uint32_t avail, uint32_t l4len, uint8_t family,
 		if (avail < 8)
 			return VIGIL_CTR_drop_truncated;
 		ulen = rd16(p + 4);
-		/* A zero length is legal for IPv6 jumbograms only; trust IP. */
-		if (ulen == 0)
+		/* A zero length is legal in IPv6 only (jumbograms, RFC 2675):
+		 * there, trust IP. In IPv4 it is malformed (RFC 768). */
+		if (ulen == 0 && family == VIGIL_AF_INET6)
 			ulen = l4len;
 		if (ulen < 8 || (ulen > l4len && !frag))
 			return VIGIL_CTR_drop_bad_l4;
@@ -509,7 +519,7 @@ decode_ip_any(struct dctx *c, const uint8_t *p, uint32_t avail, uint32_t len,
  * are ignored (VXLAN-GBP and others set them), except on the VXLAN-GPE
  * port 4790 (draft-ietf-nvo3-vxlan-gpe) when it is configured: there the
  * P flag says that the last byte of the first word names what follows:
- * 1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS. */
+ * 1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH, 5 MPLS. */
 #define VXLAN_GPE_PORT 4790
 static int
 decode_vxlan(struct dctx *c, uint8_t family, const uint8_t *src,
@@ -536,6 +546,7 @@ decode_vxlan(struct dctx *c, uint8_t family, const uint8_t *src,
 	case 1: return decode_ipv4(c, p + 8, avail - 8, len - 8);
 	case 2: return decode_ipv6(c, p + 8, avail - 8, len - 8);
 	case 3: return decode_eth(c, p + 8, avail - 8, len - 8);
+	case 4: return decode_nsh(c, p + 8, avail - 8, len - 8);
 	case 5: return decode_mpls(c, p + 8, avail - 8, len - 8);
 	default: return VIGIL_CTR_drop_non_ip;
 	}
@@ -892,7 +903,7 @@ decode_tunnel(struct dctx *c, uint8_t family, uint8_t proto,
 	for (unsigned i = 0; i < c->d->n_vxlan; i++)
 		vxlan |= c->d->vxlan_ports[i] == udport;
 	ulen = rd16(p + 4);
-	if (ulen == 0)
+	if (ulen == 0 && family == VIGIL_AF_INET6)
 		ulen = l4len;
 	if (ulen < 8 || (ulen > l4len && !frag))
 		return VIGIL_CTR_drop_bad_l4;
@@ -1093,23 +1104,31 @@ decode_mpls(struct dctx *c, const uint8_t *p, uint32_t avail, uint32_t len)
 	}
 }
 
-/* What follows an ethertype: up to two VLAN tags (the first one's id is
- * the key's VLAN), then IPv4, IPv6, MPLS or ARP. Inlined at the top of the
- * frame (the hot path), called for inner frames. */
+static int decode_l2_other(struct dctx *c, uint16_t type, const uint8_t *p,
+			   uint32_t avail, uint32_t len);
+
+/* What follows an ethertype: VLAN tags (the first one's id is the key's
+ * VLAN), then IPv4, IPv6, MPLS or ARP, or the rarer headers of
+ * decode_l2_other(). At most MAX_L2_TAGS VLAN, E-Tag and VN-Tag headers
+ * in all. Inlined at the top of the frame (the hot path), called for
+ * inner frames. */
 static __rte_always_inline int
 ethertype_body(struct dctx *c, uint16_t type, const uint8_t *p,
 	       uint32_t avail, uint32_t len)
 {
-	for (int tags = 0;; tags++) {
+	for (;;) {
 		if (type != ETHERTYPE_VLAN && type != ETHERTYPE_QINQ &&
 		    type != ETHERTYPE_QINQ_OLD)
 			break;
-		if (tags == MAX_VLAN_TAGS)
+		if (c->l2tags == MAX_L2_TAGS)
 			return VIGIL_CTR_drop_bad_l2;
 		if (avail < 4)
 			return VIGIL_CTR_drop_truncated;
-		if (tags == 0)
+		if (!c->vlan_seen) {
 			c->vlan = rd16(p) & 0x0fff;
+			c->vlan_seen = true;
+		}
+		c->l2tags++;
 		type = rd16(p + 2);
 		p += 4;
 		avail -= 4;
@@ -1127,7 +1146,7 @@ ethertype_body(struct dctx *c, uint16_t type, const uint8_t *p,
 	case ETHERTYPE_RARP:
 		return VIGIL_CTR_drop_arp;
 	default:
-		return VIGIL_CTR_drop_non_ip;
+		return decode_l2_other(c, type, p, avail, len);
 	}
 }
 
@@ -1138,12 +1157,134 @@ decode_ethertype(struct dctx *c, uint16_t type, const uint8_t *p,
 	return ethertype_body(c, type, p, avail, len);
 }
 
+/*
+ * PPPoE session stage (RFC 2516): version and type (1, 1), code 0, session
+ * id, length of the PPP frame; then the PPP protocol, two bytes (one when
+ * compressed, RFC 1661: odd), 0x21 IPv4, 0x57 IPv6, 0x281 MPLS. Other PPP
+ * protocols (LCP, IPCP, ...) are not IP. The PPPoE length bounds the
+ * packet inside (what follows is Ethernet padding); a frame that ends
+ * before it is truncated, like an IP packet whose total length runs past
+ * the frame (a replayed frame's wire length is not known).
+ */
+static int
+decode_pppoe(struct dctx *c, const uint8_t *p, uint32_t avail)
+{
+	uint32_t plen, hl, len;
+	uint16_t ppp;
+
+	if (avail < 7)
+		return VIGIL_CTR_drop_truncated;
+	if (p[0] != 0x11 || p[1] != 0)
+		return VIGIL_CTR_drop_bad_pppoe;
+	plen = rd16(p + 4);
+	hl = (p[6] & 0x01) ? 7 : 8;
+	if (plen < hl - 6)
+		return VIGIL_CTR_drop_bad_pppoe;
+	if (avail < hl)
+		return VIGIL_CTR_drop_truncated;
+	ppp = hl == 7 ? p[6] : rd16(p + 6);
+	len = 6 + plen - hl;
+	avail = min32(avail - hl, len);
+	switch (ppp) {
+	case 0x21: return decode_ipv4(c, p + hl, avail, len);
+	case 0x57: return decode_ipv6(c, p + hl, avail, len);
+	case 0x281: return decode_mpls(c, p + hl, avail, len);
+	default: return VIGIL_CTR_drop_non_ip;
+	}
+}
+
+/*
+ * Network Service Header (RFC 8300): version 0, O, U, TTL, length in
+ * 4-byte words (6 bits); MD type (4 bits); next protocol; service path id
+ * and index; context headers up to the length (MD type 1: exactly 6
+ * words; MD type 2: at least 2, variable-length contexts). Next protocol
+ * 1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH, 5 MPLS. A service header is a level
+ * like a tunnel for the depth bound, but not a tunnel: no outer addresses,
+ * nothing in the key. It has no length of its own beyond its header:
+ * running out of bytes is truncation, as for MPLS.
+ */
+static int
+decode_nsh(struct dctx *c, const uint8_t *p, uint32_t avail, uint32_t len)
+{
+	uint32_t hl;
+	uint8_t md, next;
+
+	if (avail < 8)
+		return VIGIL_CTR_drop_truncated;
+	hl = (uint32_t)(p[1] & 0x3f) * 4;
+	md = p[2] & 0x0f;
+	next = p[3];
+	if ((p[0] >> 6) != 0 || hl < 8 || (md == 1 && hl != 24) ||
+	    (md != 1 && md != 2))
+		return VIGIL_CTR_drop_bad_nsh;
+	if (avail < hl)
+		return VIGIL_CTR_drop_truncated;
+	if (c->depth >= VIGIL_MAX_TUNNEL_DEPTH)
+		return VIGIL_CTR_drop_tunnel_depth;
+	c->depth++;
+	p += hl;
+	avail -= hl;
+	len = len > hl ? len - hl : 0;
+	switch (next) {
+	case 1: return decode_ipv4(c, p, avail, len);
+	case 2: return decode_ipv6(c, p, avail, len);
+	case 3: return decode_eth(c, p, avail, len);
+	case 4: return decode_nsh(c, p, avail, len);
+	case 5: return decode_mpls(c, p, avail, len);
+	default: return VIGIL_CTR_drop_non_ip;
+	}
+}
+
+/*
+ * The rarer things an ethertype names, off the hot path: E-Tag (802.1BR,
+ * 6 bytes then the next ethertype) and VN-Tag (4 bytes, then the next
+ * ethertype), counted with the VLAN tags; Cisco FabricPath (2 bytes of
+ * forwarding tag and TTL, then the whole original Ethernet frame, whose
+ * VLAN is the key's); PPPoE session; NSH. PPPoE discovery, LLDP, ... are
+ * not IP.
+ */
+static int __rte_noinline __rte_cold
+decode_l2_other(struct dctx *c, uint16_t type, const uint8_t *p,
+		uint32_t avail, uint32_t len)
+{
+	uint32_t hl;
+
+	switch (type) {
+	case ETHERTYPE_ETAG:
+	case ETHERTYPE_VNTAG:
+		hl = type == ETHERTYPE_ETAG ? 8 : 6;
+		if (c->l2tags == MAX_L2_TAGS)
+			return VIGIL_CTR_drop_bad_l2;
+		if (avail < hl)
+			return VIGIL_CTR_drop_truncated;
+		c->l2tags++;
+		return decode_ethertype(c, rd16(p + hl - 2), p + hl,
+					avail - hl, len > hl ? len - hl : 0);
+	case ETHERTYPE_FABRICPATH:
+		if (avail < 2)
+			return VIGIL_CTR_drop_truncated;
+		/* The original frame inside: a level, as for a pseudowire. */
+		if (c->depth >= VIGIL_MAX_TUNNEL_DEPTH)
+			return VIGIL_CTR_drop_tunnel_depth;
+		c->depth++;
+		return decode_eth(c, p + 2, avail - 2, len - 2);
+	case ETHERTYPE_PPPOE_SESS:
+		return decode_pppoe(c, p, avail);
+	case ETHERTYPE_NSH:
+		return decode_nsh(c, p, avail, len);
+	default:
+		return VIGIL_CTR_drop_non_ip;
+	}
+}
+
 static int
 decode_eth(struct dctx *c, const uint8_t *p, uint32_t avail, uint32_t len)
 {
 	if (avail < ETH_HLEN)
 		return VIGIL_CTR_drop_truncated;
 	c->vlan = 0; /* the tag of the Ethernet header nearest the packet */
+	c->vlan_seen = false;
+	c->l2tags = 0;
 	return decode_ethertype(c, rd16(p + 12), p + ETH_HLEN,
 				avail - ETH_HLEN,
 				len > ETH_HLEN ? len - ETH_HLEN : 0);
@@ -1256,6 +1397,8 @@ vigil_decode_pkt_ft(const struct vigil_decoder *d, struct vigil_frag_table *ft,
 	c.m = m;
 	c.vni = 0;
 	c.vlan = 0;
+	c.l2tags = 0;
+	c.vlan_seen = false;
 	c.tun_type = VIGIL_TUN_NONE;
 	c.depth = 0;
 	c.ntun = 0;

@@ -3,8 +3,9 @@
  * a flow key.
  *
  * Input is the bytes of a frame as captured, with the pcap link type of the
- * port or capture it came from: Ethernet (up to two 802.1Q / 802.1ad tags,
- * MPLS label stacks, ARP counted apart), Linux cooked v1 and v2, raw IP and
+ * port or capture it came from: Ethernet (up to six VLAN, E-Tag and
+ * VN-Tag headers, PPPoE session, FabricPath, NSH, MPLS label stacks, ARP
+ * counted apart), Linux cooked v1 and v2, raw IP and
  * BSD loopback (NULL, LOOP). IPv4 with options and fragments, IPv6 with
  * extension headers and fragments, TCP (with options), UDP, SCTP, ICMP,
  * ICMPv6; other IP protocols are keyed by addresses and protocol.

@@ -70,7 +70,14 @@
 	  "frames dropped: cooked (SLL/SLL2) or loopback (NULL/LOOP) "        \
 	  "header too short, SLL protocol below 0x0600, unknown "             \
 	  "address family, or raw IP of a version other than 4 and 6")        \
-	X(drop_bad_l2, 1, "frames dropped: more than two VLAN tags")          \
+	X(drop_bad_l2, 1,                                                     \
+	  "frames dropped: more than six VLAN, E-Tag and VN-Tag "             \
+	  "headers in one Ethernet header")                                   \
+	X(drop_bad_pppoe, 1,                                                  \
+	  "frames dropped: bad PPPoE session header (version, type, "         \
+	  "code, a length shorter than the PPP protocol field)")              \
+	X(drop_bad_nsh, 1,                                                    \
+	  "packets dropped: bad NSH header (version, length, MD type)")       \
 	X(drop_mpls, 1,                                                       \
 	  "frames dropped: MPLS label stack longer than 8 labels "            \
 	  "or ending in neither IPv4, IPv6 nor a pseudowire")                 \

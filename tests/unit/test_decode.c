@@ -657,22 +657,6 @@ test_vlan_qinq_keeps_outer(void **state)
 }
 
 static void
-test_three_tags_bad_l2(void **state)
-{
-	static const uint16_t tpid[] = { 0x88a8, 0x8100, 0x8100 };
-	static const uint16_t vid[] = { 1, 2, 3 };
-	struct fb f;
-	struct vigil_pkt_meta m;
-
-	(void)state;
-	fb_eth_tags(&f, 3, tpid, vid, 0x0800);
-	fb_ipv4(&f, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_UDP, 8);
-	fb_udp(&f, 1, 2, 0);
-	fb_pad60(&f);
-	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_bad_l2);
-}
-
-static void
 test_non_ip(void **state)
 {
 	struct fb f;
@@ -941,10 +925,19 @@ test_bad_udp(void **state)
 	/* UDP length below its own header. */
 	set16(&f, 14 + 20 + 4, 7);
 	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_bad_l4);
+	/* UDP length 0: malformed in IPv4 (RFC 768), as Arkime and
+	 * Suricata judge it. */
+	set16(&f, 14 + 20 + 4, 0);
+	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_bad_l4);
 	/* IPv6 too. */
 	mk_udp6_ext(&f, "fd00::1", 1, "fd00::2", 2, 10);
 	set16(&f, 14 + 40 + 24 + 4, 8 + 11);
 	assert_int_equal(dec(&f, &m), VIGIL_CTR_drop_bad_l4);
+	/* In IPv6 a zero length is a jumbogram's (RFC 2675): the IP
+	 * payload length counts. */
+	set16(&f, 14 + 40 + 24 + 4, 0);
+	assert_int_equal(dec(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.payload_len, 10);
 }
 
 static void
@@ -1526,7 +1519,10 @@ test_tunnel_vxlan(void **state)
 		check_inner_tcp4(&r, 0);
 		check_tunnel(&r, VIGIL_TUN_VXLAN, 5, "192.168.50.1",
 			     "192.168.50.2");
-		g.b[14 + 20 + 8 + 3] = 4; /* NSH: not decoded */
+		g.b[14 + 20 + 8 + 3] = 4; /* NSH: version 1 here, bad */
+		assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &g, &r),
+				 VIGIL_CTR_drop_bad_nsh);
+		g.b[14 + 20 + 8 + 3] = 6; /* unknown */
 		assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &g, &r),
 				 VIGIL_CTR_drop_non_ip);
 	}
@@ -1566,6 +1562,344 @@ test_tunnel_vxlan(void **state)
 	assert_int_equal(m.key.port[0], 51234);
 	assert_int_equal(m.key.port[1], 4789);
 	assert_int_equal(m.payload_len, 8 + 14 + 140);
+}
+
+/* Up to six VLAN, E-Tag and VN-Tag headers; the key's VLAN is the first
+ * VLAN tag, wherever it is among them. */
+static void
+test_many_tags_bad_l2(void **state)
+{
+	static const uint16_t tpid[] = { 0x88a8, 0x8100, 0x8100, 0x9100,
+					 0x8100, 0x8100, 0x8100 };
+	static const uint16_t vid[] = { 1, 2, 3, 4, 5, 6, 7 };
+	struct fb f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	for (unsigned n = 3; n <= 7; n++) {
+		fb_eth_tags(&f, n, tpid, vid, 0x0800);
+		fb_ipv4(&f, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_UDP, 8);
+		fb_udp(&f, 1, 2, 0);
+		fb_pad60(&f);
+		if (n <= 6) {
+			assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+			assert_int_equal(m.key.vlan, 1);
+			assert_int_equal(m.ip_len, 28);
+			assert_int_equal(m.key.port[0], 1);
+			assert_int_equal(m.key.port[1], 2);
+			if (n == 3)
+				check_prefixes(&f, 14 + 12 + 28);
+		} else {
+			assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_l2);
+		}
+	}
+}
+
+/* E-Tag (802.1BR: 6 bytes, then the ethertype) and VN-Tag (4 bytes, then
+ * the ethertype) before or between VLAN tags. */
+static void
+test_etag_vntag(void **state)
+{
+	struct fb f;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	/* E-Tag, IPv4 TCP. */
+	fb_eth(&f, 0x893f);
+	put16(&f, 0x1000);
+	put32(&f, 0x00d30000);
+	put16(&f, 0x0800);
+	fb_ipv4(&f, "10.0.0.1", "10.0.0.2", VIGIL_IPPROTO_TCP, 20);
+	fb_tcp(&f, 443, 52566, VIGIL_TCP_ACK, 0);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.vlan, 0);
+	assert_addr4(&m.key, 0, "10.0.0.1");
+	assert_int_equal(m.key.port[0], 443);
+	assert_int_equal(m.key.port[1], 52566);
+	assert_int_equal(m.ip_len, 40);
+	assert_int_equal(m.l2_len, 14 + 8 + 40);
+	check_prefixes(&f, 14 + 8 + 40);
+	/* VN-Tag, then a VLAN tag (11): the key has the VLAN. */
+	fb_eth(&f, 0x8926);
+	put32(&f, 0);
+	put16(&f, 0x8100);
+	put16(&f, 11);
+	put16(&f, 0x0800);
+	fb_ipv4(&f, "1.1.1.1", "2.2.2.2", VIGIL_IPPROTO_UDP, 8 + 4);
+	fb_udp(&f, 53, 1024, 4);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.vlan, 11);
+	assert_int_equal(m.key.proto, VIGIL_IPPROTO_UDP);
+	assert_int_equal(m.payload_len, 4);
+	assert_int_equal(m.dir, 0);
+	check_prefixes(&f, 14 + 6 + 4 + 28);
+	/* A VLAN tag, then a VN-Tag, then another VLAN tag: the first. */
+	fb_eth(&f, 0x8100);
+	put16(&f, 21);
+	put16(&f, 0x8926);
+	put32(&f, 0);
+	put16(&f, 0x8100);
+	put16(&f, 22);
+	put16(&f, 0x0800);
+	fb_ipv4(&f, "1.1.1.1", "2.2.2.2", VIGIL_IPPROTO_UDP, 8);
+	fb_udp(&f, 53, 1024, 0);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.vlan, 21);
+	/* Seven tag headers in all: bad L2. */
+	fb_eth(&f, 0x893f);
+	for (int i = 0; i < 6; i++) {
+		putz(&f, 6);
+		put16(&f, i < 5 ? 0x893f : 0x8926);
+	}
+	putz(&f, 4);
+	put16(&f, 0x0800);
+	fb_ipv4(&f, "1.1.1.1", "2.2.2.2", VIGIL_IPPROTO_UDP, 8);
+	fb_udp(&f, 53, 1024, 0);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_l2);
+	/* Counted per Ethernet header: the same six tags on the inner
+	 * frame of a VXLAN packet whose outer frame has one are fine. */
+}
+
+/* PPPoE session (RFC 2516) carrying IPv4, IPv6; its malformations. */
+static uint32_t
+fb_pppoe(struct fb *f, uint16_t ppp, bool compressed)
+{
+	uint32_t off;
+
+	fb_eth(f, 0x8864);
+	off = f->n;
+	put8(f, 0x11);
+	put8(f, 0);
+	put16(f, 0x1234); /* session */
+	put16(f, 0);	  /* length: fix_pppoe() */
+	if (compressed)
+		put8(f, (uint8_t)ppp);
+	else
+		put16(f, ppp);
+	return off;
+}
+
+static void
+fix_pppoe(struct fb *f, uint32_t off)
+{
+	set16(f, off + 4, (uint16_t)(f->n - off - 6));
+}
+
+static void
+test_pppoe(void **state)
+{
+	struct fb f;
+	struct vigil_pkt_meta m;
+	uint32_t o;
+
+	(void)state;
+	/* IPv4 TCP, 100 bytes of payload. */
+	o = fb_pppoe(&f, 0x0021, false);
+	fb_ipv4(&f, "100.64.0.1", "93.184.216.34", VIGIL_IPPROTO_TCP, 120);
+	fb_tcp(&f, 50000, 80, VIGIL_TCP_ACK | VIGIL_TCP_PSH, 100);
+	fix_pppoe(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.family, VIGIL_AF_INET);
+	assert_int_equal(m.key.proto, VIGIL_IPPROTO_TCP);
+	assert_addr4(&m.key, 0, "93.184.216.34");
+	assert_addr4(&m.key, 1, "100.64.0.1");
+	assert_int_equal(m.key.port[0], 80);
+	assert_int_equal(m.key.port[1], 50000);
+	assert_int_equal(m.dir, 1);
+	assert_int_equal(m.key.vlan, 0);
+	assert_int_equal(m.key.tun_type, 0);
+	assert_int_equal(m.ip_len, 140);
+	assert_int_equal(m.payload_len, 100);
+	assert_int_equal(m.l2_len, 14 + 8 + 140);
+	check_prefixes(&f, 14 + 8 + 40);
+	/* Ethernet padding after the PPP frame is not the packet's. */
+	o = fb_pppoe(&f, 0x0021, false);
+	fb_ipv4(&f, "100.64.0.1", "8.8.8.8", VIGIL_IPPROTO_UDP, 8 + 2);
+	fb_udp(&f, 5353, 53, 2);
+	fix_pppoe(&f, o);
+	putz(&f, 8);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.ip_len, 30);
+	assert_int_equal(m.payload_len, 2);
+	assert_int_equal(m.l2_len, 14 + 8 + 30 + 8);
+	/* IPv6 UDP, protocol field compressed to one byte. */
+	o = fb_pppoe(&f, 0x57, true);
+	fb_ipv6(&f, "2001:db8::1", "2001:db8::2", VIGIL_IPPROTO_UDP, 8 + 5);
+	fb_udp(&f, 1000, 53, 5);
+	fix_pppoe(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	assert_int_equal(m.key.family, VIGIL_AF_INET6);
+	assert_addr6(&m.key, 0, "2001:db8::1");
+	assert_int_equal(m.key.port[0], 1000);
+	assert_int_equal(m.key.port[1], 53);
+	assert_int_equal(m.ip_len, 40 + 13);
+	assert_int_equal(m.payload_len, 5);
+	check_prefixes(&f, 14 + 7 + 48);
+	/* Behind a VLAN tag (a BRAS uplink): the key has the tag. */
+	{
+		static const uint16_t tpid[] = { 0x8100 };
+		static const uint16_t vid[] = { 300 };
+		struct fb g;
+
+		o = fb_pppoe(&f, 0x0021, false);
+		fb_ipv4(&f, "100.64.0.1", "8.8.8.8", VIGIL_IPPROTO_UDP, 8);
+		fb_udp(&f, 5353, 53, 0);
+		fix_pppoe(&f, o);
+		fb_eth_tags(&g, 1, tpid, vid, 0x8864);
+		putn(&g, f.b + 14, f.n - 14);
+		assert_int_equal(dect(&g, &m), VIGIL_DECODE_OK);
+		assert_int_equal(m.key.vlan, 300);
+		assert_int_equal(m.ip_len, 28);
+	}
+	/* LCP, and the discovery stage: not IP. */
+	o = fb_pppoe(&f, 0xc021, false);
+	putz(&f, 10);
+	fix_pppoe(&f, o);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+	f.b[12] = 0x88;
+	f.b[13] = 0x63;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+	/* Version/type other than 1/1, a code other than 0 (session data),
+	 * a length shorter than the protocol field: bad PPPoE. */
+	o = fb_pppoe(&f, 0x0021, false);
+	fb_ipv4(&f, "100.64.0.1", "8.8.8.8", VIGIL_IPPROTO_UDP, 8);
+	fb_udp(&f, 5353, 53, 0);
+	fix_pppoe(&f, o);
+	f.b[o] = 0x21;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_pppoe);
+	f.b[o] = 0x11;
+	f.b[o + 1] = 0x09; /* PADI */
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_pppoe);
+	f.b[o + 1] = 0;
+	set16(&f, o + 4, 1);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_pppoe);
+	/* A length that leaves the IP header out: truncated, as an IP
+	 * length running past a frame is. */
+	set16(&f, o + 4, 2 + 10);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_truncated);
+	set16(&f, o + 4, 2 + 28);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+}
+
+/* Cisco FabricPath: outer MACs, ethertype 0x8903, forwarding tag and TTL,
+ * then the original frame. */
+static void
+fb_fabricpath(struct fb *f, const struct fb *in)
+{
+	fb_eth(f, 0x8903);
+	put16(f, 0x0020);
+	putn(f, in->b, in->n);
+}
+
+static void
+test_fabricpath(void **state)
+{
+	struct fb in, f, g;
+	struct vigil_pkt_meta m;
+
+	(void)state;
+	inner_tcp4(&in, 30, false);
+	fb_fabricpath(&f, &in);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 30);
+	assert_int_equal(m.key.tun_type, 0);
+	assert_int_equal(m.tun.type, 0);
+	assert_int_equal(m.l2_len, 16 + 18 + 140);
+	check_prefixes(&f, 16 + 18 + 40);
+	/* FabricPath inside FabricPath, three levels deep: the depth bound
+	 * (a level each, as for an MPLS pseudowire). */
+	fb_fabricpath(&g, &f);
+	assert_int_equal(dect(&g, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 30);
+	fb_fabricpath(&f, &g);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	fb_fabricpath(&g, &f);
+	assert_int_equal(dect(&g, &m), VIGIL_CTR_drop_tunnel_depth);
+}
+
+/* NSH (RFC 8300): base header, service path, contexts. */
+static void
+fb_nsh(struct fb *f, uint8_t words, uint8_t md, uint8_t next)
+{
+	put8(f, 0x00);	   /* version 0, O 0, U 0, TTL high bits */
+	put8(f, (uint8_t)(0xc0 | words)); /* TTL low bits, length */
+	put8(f, md);
+	put8(f, next);
+	put32(f, 0x00000102); /* SPI 1, SI 2 */
+	putz(f, (uint32_t)words * 4 - 8);
+}
+
+static void
+test_nsh(void **state)
+{
+	struct fb in, ip, f, g;
+	struct vigil_pkt_meta m;
+	struct vigil_decoder d;
+	uint32_t o;
+
+	(void)state;
+	inner_tcp4(&in, 0, false);
+	ip.n = 0;
+	put_ip_of(&ip, &in);
+	/* MD type 1 (6 words), IPv4 next. */
+	fb_eth(&f, 0x894f);
+	fb_nsh(&f, 6, 1, 1);
+	putn(&f, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	assert_int_equal(m.key.tun_type, 0);
+	assert_int_equal(m.l2_len, 14 + 24 + 140);
+	check_prefixes(&f, 14 + 24 + 40);
+	/* MD type 2 (2 words: no context), Ethernet next with VLAN 40. */
+	inner_tcp4(&in, 40, false);
+	fb_eth(&f, 0x894f);
+	fb_nsh(&f, 2, 2, 3);
+	putn(&f, in.b, in.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 40);
+	/* NSH in NSH, then IPv4. */
+	fb_eth(&f, 0x894f);
+	fb_nsh(&f, 2, 2, 4);
+	fb_nsh(&f, 3, 2, 1);
+	putn(&f, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	/* Unknown next protocol: not IP. */
+	fb_eth(&f, 0x894f);
+	o = f.n;
+	fb_nsh(&f, 6, 1, 0x99);
+	putn(&f, ip.b, ip.n);
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_non_ip);
+	/* Version 1; MD type 1 with 5 words; MD type 0; length under the
+	 * base and service path headers: bad NSH. */
+	f.b[o + 3] = 1;
+	f.b[o] = 0x40;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_nsh);
+	f.b[o] = 0;
+	f.b[o + 1] = 0xc5;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_nsh);
+	f.b[o + 1] = 0xc6;
+	f.b[o + 2] = 0;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_nsh);
+	f.b[o + 2] = 2;
+	f.b[o + 1] = 0xc1;
+	assert_int_equal(dect(&f, &m), VIGIL_CTR_drop_bad_nsh);
+	f.b[o + 1] = 0xc6;
+	assert_int_equal(dect(&f, &m), VIGIL_DECODE_OK);
+	/* In VXLAN-GPE (next protocol 4) on a configured port 4790: the
+	 * VXLAN tunnel, the inner flow. */
+	g.n = 0;
+	fb_nsh(&g, 6, 1, 1);
+	putn(&g, ip.b, ip.n);
+	mk_vxlan(&f, 0, false, 4790, 77, &g);
+	f.b[14 + 20 + 8] = 0x0c;
+	f.b[14 + 20 + 8 + 3] = 4;
+	vigil_decoder_defaults(&d);
+	d.vxlan_ports[2] = 4790;
+	d.n_vxlan = 3;
+	assert_int_equal(decx(&d, VIGIL_DLT_EN10MB, &f, &m), VIGIL_DECODE_OK);
+	check_inner_tcp4(&m, 0);
+	check_tunnel(&m, VIGIL_TUN_VXLAN, 77, "192.168.50.1", "192.168.50.2");
 }
 
 static void
@@ -3259,7 +3593,8 @@ main(void)
 		cmocka_unit_test(test_icmp_counterparts),
 		cmocka_unit_test(test_vlan_8021q),
 		cmocka_unit_test(test_vlan_qinq_keeps_outer),
-		cmocka_unit_test(test_three_tags_bad_l2),
+		cmocka_unit_test(test_many_tags_bad_l2),
+		cmocka_unit_test(test_etag_vntag),
 		cmocka_unit_test(test_non_ip),
 		cmocka_unit_test(test_symmetry),
 		cmocka_unit_test(test_key_addr_str),
@@ -3275,6 +3610,9 @@ main(void)
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_random_frames),
 		cmocka_unit_test(test_tunnel_vxlan),
+		cmocka_unit_test(test_pppoe),
+		cmocka_unit_test(test_fabricpath),
+		cmocka_unit_test(test_nsh),
 		cmocka_unit_test(test_tunnel_vxlan_malformed),
 		cmocka_unit_test(test_tunnel_geneve),
 		cmocka_unit_test(test_tunnel_gre),
