@@ -51,6 +51,27 @@ is_pcap_port(uint16_t port)
 	       strcmp(info.driver_name, "net_pcap") == 0;
 }
 
+/* The SP/SC ring from RX stage rx to worker w, or back; NULL with err set. */
+static struct rte_ring *
+make_ring(int socket, unsigned size, bool back, unsigned rx, unsigned w,
+	  char *err, size_t errlen)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
+
+	if (back)
+		snprintf(name, sizeof(name), "vigil_w%u_rx%u", w, rx);
+	else
+		snprintf(name, sizeof(name), "vigil_rx%u_w%u", rx, w);
+	r = rte_ring_create(name, size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (r == NULL)
+		snprintf(err, errlen,
+			 "cannot create ring %s of %u slots "
+			 "(dispatch.worker_ring_size): %s",
+			 name, size, rte_strerror(rte_errno));
+	return r;
+}
+
 int
 vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 {
@@ -71,8 +92,9 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 			      RTE_CACHE_LINE_SIZE);
 	app->w = rte_zmalloc("vigil_workers", sizeof(*app->w) * app->nworkers,
 			     RTE_CACHE_LINE_SIZE);
+	/* Forward rings, then the return rings of the same pairs. */
 	app->rx_rings = rte_zmalloc("vigil_rx_rings",
-				    sizeof(*app->rx_rings) * app->nrx *
+				    sizeof(*app->rx_rings) * 2 * app->nrx *
 					    app->nworkers,
 				    0);
 	if (app->ctr == NULL || app->rx == NULL || app->w == NULL ||
@@ -127,23 +149,24 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 		s->ts_flag = ts_flag;
 		s->clock = app->clock;
 		for (unsigned j = 0; j < app->nworkers; j++) {
-			char name[RTE_RING_NAMESIZE];
-			struct rte_ring *r;
+			struct rte_ring *r, *back;
 
-			snprintf(name, sizeof(name), "vigil_rx%u_w%u", i, j);
-			r = rte_ring_create(name, c->worker_ring_size, socket,
-					    RING_F_SP_ENQ | RING_F_SC_DEQ);
-			if (r == NULL) {
-				snprintf(err, errlen,
-					 "cannot create ring %s of %u slots "
-					 "(dispatch.worker_ring_size): %s",
-					 name, c->worker_ring_size,
-					 rte_strerror(rte_errno));
+			r = make_ring(socket, c->worker_ring_size, false, i, j,
+				      err, errlen);
+			back = make_ring(socket, c->worker_ring_size, true, i, j,
+					 err, errlen);
+			if (r == NULL || back == NULL) {
+				rte_ring_free(r);
 				return -1;
 			}
 			app->rx_rings[i * app->nworkers + j] = r;
+			app->rx_rings[(app->nrx + i) * app->nworkers + j] = back;
 			s->out[j] = r;
+			/* Handled packets go back to this RX lcore to be
+			 * freed, unless it is the worker's own lcore. */
+			s->back[j] = c->worker_lcores[j] == lc ? NULL : back;
 			app->w[j].in[i] = r;
+			app->w[j].back[i] = s->back[j];
 			app->w[j].in_done[i] = &s->done;
 			app->w[j].in_last_ts[i] = &s->last_ts_us;
 		}
@@ -232,8 +255,16 @@ vigil_pipeline_free(struct vigil_app *app)
 		for (unsigned i = 0; i < app->nrx; i++)
 			vigil_rx_free(&app->rx[i]);
 	if (app->rx_rings != NULL)
-		for (unsigned i = 0; i < app->nrx * app->nworkers; i++)
+		for (unsigned i = 0; i < 2 * app->nrx * app->nworkers; i++) {
+			struct rte_mbuf *m;
+
+			/* Packets a worker handed back as its RX stopped. */
+			while (app->rx_rings[i] != NULL &&
+			       rte_ring_dequeue(app->rx_rings[i],
+						(void **)&m) == 0)
+				rte_pktmbuf_free(m);
 			rte_ring_free(app->rx_rings[i]);
+		}
 	vigil_pub_free(app->pub);
 	app->pub = NULL;
 	rte_free(app->rx_rings);

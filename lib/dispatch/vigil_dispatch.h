@@ -61,6 +61,9 @@ struct vigil_rx_stage {
 	struct vigil_rxq q[VIGIL_RX_MAX_QUEUES];
 	unsigned nworkers;
 	struct rte_ring *out[VIGIL_RX_MAX_WORKERS];
+	/* Packets the workers are done with, freed here (see
+	 * recycle() in vigil_dispatch.c); NULL: the workers free them. */
+	struct rte_ring *back[VIGIL_RX_MAX_WORKERS];
 	unsigned burst;
 	bool backpressure;
 	const volatile int *stop;  /* stop reading the ports */
@@ -107,6 +110,33 @@ int vigil_device_linktype(const char *device, unsigned queue, char *err,
  * stage is done (stopped and nothing pending).
  */
 int vigil_rx_step(struct vigil_rx_stage *s);
+
+/*
+ * Give packets back to their pool. The common case (every mbuf direct,
+ * unshared, one segment, from one pool: what an RX queue hands out) goes
+ * straight to the mempool reading only each mbuf's first cache line, as
+ * the drivers' MBUF_FAST_FREE does; anything else takes the general path.
+ */
+static inline void
+vigil_pkts_free(struct rte_mbuf **pkts, unsigned n)
+{
+	struct rte_mempool *mp;
+
+	if (n == 0)
+		return;
+	mp = pkts[0]->pool;
+	for (unsigned i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->pool != mp || m->nb_segs != 1 ||
+			     rte_mbuf_refcnt_read(m) != 1 ||
+			     !RTE_MBUF_DIRECT(m))) {
+			rte_pktmbuf_free_bulk(pkts, n);
+			return;
+		}
+	}
+	rte_mempool_put_bulk(mp, (void **)pkts, n);
+}
 
 /* Worker index for a symmetric hash: multiply-shift, not modulo (no
  * division). The worker's table remixes the same hash before choosing its

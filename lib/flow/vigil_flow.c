@@ -15,6 +15,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #define NIBBLES 0x1111111111111111ull
 #define NIBBLE_HI 0x8888888888888888ull
@@ -461,7 +462,11 @@ flush_staged(struct vigil_worker *w)
 		memmove(w->staged, w->staged + n,
 			(w->nstaged - n) * sizeof(*w->staged));
 	w->nstaged -= n;
-	if (w->nstaged > 0 && (!w->backpressure || *w->abort)) {
+	/* A live run drops what does not fit rather than make packets wait;
+	 * a replay, and the shutdown drain (no packets left to wait), wait
+	 * for the reader unless the drain has timed out. */
+	if (w->nstaged > 0 &&
+	    ((!w->backpressure && w->state == VIGIL_W_RUN) || *w->abort)) {
 		vigil_ctr_add(w->ctr, VIGIL_CTR_drop_event_ring_full,
 			      w->nstaged);
 		w->nstaged = 0;
@@ -624,25 +629,60 @@ inputs_closed(const struct vigil_worker *w)
 	return true;
 }
 
+/*
+ * Done with a burst from input `in`: hand it back to its RX lcore to free
+ * (see recycle() in vigil_dispatch.c), or free it here when that lcore has
+ * stopped or its return ring is full.
+ */
+static void
+release(struct vigil_worker *w, unsigned in, struct rte_mbuf **pkts,
+	unsigned n)
+{
+	unsigned sent = 0;
+
+	if (w->back[in] != NULL && !__atomic_load_n(w->in_done[in],
+						     __ATOMIC_ACQUIRE))
+		sent = rte_ring_enqueue_burst(w->back[in], (void **)pkts, n,
+					      NULL);
+	if (sent < n)
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+}
+
+/*
+ * Take a burst and handle the previous one. The metadata of a packet was
+ * just written by the RX lcore, so its lines are in that core's cache:
+ * reading them at once would stall on every packet. The burst taken now is
+ * only prefetched (the mbuf line the free reads, and the two metadata
+ * lines); it is handled on the next step, when they have arrived. A step
+ * that takes nothing handles what it holds, so nothing waits for traffic.
+ * Returns the number of packets handled.
+ */
 static unsigned
 take_burst(struct vigil_worker *w)
 {
-	struct rte_mbuf *pkts[256];
-	struct rte_ring *r = w->in[w->next_in];
-	unsigned n;
+	struct rte_mbuf *pkts[VIGIL_FT_BURST];
+	unsigned in = w->next_in;
+	struct rte_ring *r = w->in[in];
+	unsigned n, held = w->nheld;
 
 	if (++w->next_in == w->nin)
 		w->next_in = 0;
-	n = rte_ring_dequeue_burst(r, (void **)pkts, w->burst, NULL);
-	for (unsigned off = 0; off < n; off += VIGIL_FT_BURST) {
-		unsigned k = n - off < VIGIL_FT_BURST ? n - off
-						      : VIGIL_FT_BURST;
+	n = rte_ring_dequeue_burst(r, (void **)pkts, VIGIL_FT_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		const char *meta = (const char *)vigil_pkt_meta(pkts[i]);
 
-		handle_packets(w, pkts + off, k);
+		rte_prefetch0(pkts[i]);
+		rte_prefetch0(meta);
+		rte_prefetch0(meta + RTE_CACHE_LINE_SIZE);
 	}
-	if (n > 0)
-		rte_pktmbuf_free_bulk(pkts, n);
-	return n;
+	if (held > 0) {
+		handle_packets(w, w->held, held);
+		release(w, w->held_in, w->held, held);
+	}
+	memcpy(w->held, pkts, n * sizeof(pkts[0]));
+	w->nheld = n;
+	w->held_in = in;
+	return held;
 }
 
 int
@@ -663,7 +703,7 @@ vigil_worker_step(struct vigil_worker *w)
 		if (got > 0)
 			vigil_ctr_add(w->ctr, VIGIL_CTR_worker_cycles,
 				      rte_rdtsc() - t0);
-		if (got == 0 && inputs_closed(w)) {
+		if (got == 0 && w->nheld == 0 && inputs_closed(w)) {
 			w->state = VIGIL_W_DRAIN;
 			w->cursor = 0;
 			for (unsigned i = 0; i < w->nin; i++)

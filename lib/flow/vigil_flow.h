@@ -143,6 +143,9 @@ struct vigil_worker {
 	 * judges idleness by the end of the whole input, not by the last
 	 * packet this worker happened to get. */
 	const uint64_t *in_last_ts[VIGIL_MAX_RX];
+	/* Where handled packets go back to be freed by their RX lcore (see
+	 * recycle() in vigil_dispatch.c); NULL: freed here. */
+	struct rte_ring *back[VIGIL_MAX_RX];
 	struct rte_ring *events;
 	struct vigil_ftable table;
 	uint64_t table_heap_bytes; /* heap taken by the table, measured */
@@ -171,6 +174,11 @@ struct vigil_worker {
 	struct vigil_flow_rec *staged; /* [staged_cap] */
 	uint32_t ntunnels, max_tunnels;
 	struct vigil_tunnel_rec *tunnels; /* [max_tunnels] */
+	/* Software pipeline: the burst taken from a ring on one step is
+	 * prefetched and handled on the next (see take_burst). */
+	uint32_t nheld;
+	uint32_t held_in; /* the input they came from */
+	struct rte_mbuf *held[VIGIL_FT_BURST];
 	volatile int done;
 } __rte_cache_aligned;
 

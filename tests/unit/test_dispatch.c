@@ -613,6 +613,38 @@ test_rx_abort_drops_pending(void **state)
 }
 
 
+/* Packets a worker hands back are freed by the RX stage on its next step,
+ * whatever else it does; a shared or chained mbuf takes the general free. */
+static void
+test_rx_frees_what_workers_hand_back(void **state)
+{
+	struct rte_ring *back = rte_ring_create("back0", 256, SOCKET_ID_ANY,
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct rte_mbuf *m[8];
+
+	(void)state;
+	assert_non_null(back);
+	stage_init(1, 64, false);
+	s.back[0] = back;
+	for (unsigned i = 0; i < 8; i++) {
+		m[i] = rte_pktmbuf_alloc(mp);
+		assert_non_null(m[i]);
+	}
+	/* One with a second reference (a clone a worker would keep). */
+	rte_mbuf_refcnt_update(m[3], 1);
+	assert_int_equal(rte_ring_enqueue_bulk(back, (void **)m, 8, NULL), 8);
+	assert_int_equal(rte_mempool_in_use_count(mp), 8);
+	assert_int_equal(vigil_rx_step(&s), 1);
+	assert_int_equal(rte_ring_count(back), 0);
+	/* Seven back in the pool, the shared one still held once. */
+	assert_int_equal(rte_mempool_in_use_count(mp), 1);
+	assert_int_equal(rte_mbuf_refcnt_read(m[3]), 1);
+	rte_pktmbuf_free(m[3]);
+	assert_int_equal(rte_mempool_in_use_count(mp), 0);
+	s.back[0] = NULL;
+	rte_ring_free(back);
+}
+
 /* ---- link types, tunnels, fragments through the stage --------------------- */
 
 /* Raw IPv4 header (no link layer) at f->n; returns its offset. */
@@ -864,6 +896,7 @@ main(void)
 		R(test_rx_ring_full_live_drops),
 		R(test_rx_ring_full_backpressure_waits),
 		R(test_rx_abort_drops_pending),
+		R(test_rx_frees_what_workers_hand_back),
 		R(test_rx_linktype_tunnels_fragments),
 	};
 #undef R

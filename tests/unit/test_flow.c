@@ -1210,7 +1210,9 @@ collect(void)
 static void
 step_until_empty(void)
 {
-	for (int i = 0; !rte_ring_empty(in_ring); i++) {
+	/* The worker handles a burst on the step after the one that took
+	 * it (it prefetches in between). */
+	for (int i = 0; !rte_ring_empty(in_ring) || w.nheld > 0; i++) {
 		assert_true(i < 100000);
 		assert_int_equal(vigil_worker_step(&w), 1);
 		collect();
@@ -2197,8 +2199,16 @@ test_worker_live_drops_records_when_ring_full(void **state)
 	fill_1024();
 	w.backpressure = false;
 	/* Shut down without reading the record ring: a ring of 1024 slots
-	 * holds 1023 records, the last one is dropped and counted. */
+	 * holds 1023 records. The drain waits for the reader (no packets
+	 * are left to hold up)... */
 	in_done = 1;
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(vigil_worker_step(&w), 1);
+	assert_int_equal(C(VIGIL_CTR_drop_event_ring_full), 0);
+	assert_true(C(VIGIL_CTR_backpressure) > 0);
+	/* ...until the drain times out: the last record is dropped and
+	 * counted. */
+	abort_flag = 1;
 	for (i = 0; vigil_worker_step(&w) != 0; i++)
 		assert_true(i < 100000);
 	assert_int_equal(C(VIGIL_CTR_flows_expired), 1024);
@@ -2275,22 +2285,63 @@ test_worker_live_keeps_taking_packets(void **state)
 		*vigil_pkt_meta(m) = meta(&k, 0, 0, 12, T0 + i);
 		assert_int_equal(rte_ring_enqueue(in_ring, m), 0);
 	}
-	for (unsigned i = 0; !rte_ring_empty(in_ring); i++) {
+	for (unsigned i = 0; !rte_ring_empty(in_ring) || w.nheld > 0; i++) {
 		assert_true(i < 100000);
 		assert_int_equal(vigil_worker_step(&w), 1);
 	}
 	assert_int_equal(C(VIGIL_CTR_worker_packets), NFLOWS_OVER);
 	assert_int_equal(C(VIGIL_CTR_backpressure), 0);
+	/* Evicted records that did not fit were dropped and counted. */
+	uint64_t dropped = C(VIGIL_CTR_drop_event_ring_full);
+
+	assert_true(C(VIGIL_CTR_flows_evicted) > 0);
+	assert_int_equal(C(VIGIL_CTR_flow_events) + dropped,
+			 C(VIGIL_CTR_flows_expired));
+	/* The shutdown drain takes no packets any more: it waits for the
+	 * reader instead of dropping. */
 	in_done = 1;
-	for (unsigned i = 0; vigil_worker_step(&w) != 0; i++)
+	for (unsigned i = 0; vigil_worker_step(&w) != 0; i++) {
 		assert_true(i < 100000);
-	assert_int_equal(C(VIGIL_CTR_flows_expired), NFLOWS_OVER);
-	assert_int_equal(C(VIGIL_CTR_flow_events) +
-				 C(VIGIL_CTR_drop_event_ring_full),
-			 NFLOWS_OVER);
-	assert_int_equal(C(VIGIL_CTR_flow_events), 1023);
+		collect();
+	}
 	collect();
-	assert_int_equal(nrecs, 1023);
+	assert_int_equal(C(VIGIL_CTR_drop_event_ring_full), dropped);
+	assert_int_equal(C(VIGIL_CTR_flows_expired), NFLOWS_OVER);
+	assert_int_equal(C(VIGIL_CTR_flow_events) + dropped, NFLOWS_OVER);
+	assert_int_equal(nrecs, C(VIGIL_CTR_flow_events));
+}
+
+static void
+test_worker_hands_packets_back(void **state)
+{
+	struct rte_ring *back = rte_ring_create("flow_back", 2048, SOCKET_ID_ANY,
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct vigil_pkt_meta ms[100];
+	struct rte_mbuf *m;
+
+	(void)state;
+	assert_non_null(back);
+	for (unsigned i = 0; i < 100; i++) {
+		struct vigil_flow_key k = flow_key(i);
+
+		ms[i] = meta(&k, 0, 0, 12, T0 + i);
+	}
+	/* While its RX lcore runs, handled packets go back to it. */
+	w.back[0] = back;
+	feed(ms, 100);
+	assert_int_equal(C(VIGIL_CTR_worker_packets), 100);
+	assert_int_equal(rte_ring_count(back), 100);
+	assert_int_equal(rte_mempool_in_use_count(mp), 100);
+	while (rte_ring_dequeue(back, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	/* Once it has stopped, the worker frees them itself. */
+	in_done = 1;
+	feed(ms, 10);
+	assert_int_equal(rte_ring_count(back), 0);
+	w.back[0] = NULL;
+	finish();
+	assert_int_equal(nrecs, 100);
+	rte_ring_free(back);
 }
 
 #if defined(VIGIL_TUN_NONE)
@@ -2445,6 +2496,7 @@ main(void)
 		W(test_worker_backpressure_waits_for_ring),
 		W(test_worker_abort_drops_pending),
 		W(test_worker_live_keeps_taking_packets),
+		W(test_worker_hands_packets_back),
 #if defined(VIGIL_TUN_NONE)
 		W(test_worker_tunnel_in_record),
 		W(test_worker_tunnel_table_full),
