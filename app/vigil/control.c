@@ -213,27 +213,32 @@ publish_stats(struct vigil_app *app, uint64_t now_us)
 }
 
 /* Rates since the last call; worker_cpp is the workers' busy TSC cycles
- * per packet, so worker_cap_mpps is what they could take if fed faster. */
+ * per packet, so worker_cap_mpps is what they could take if fed faster;
+ * rx_cpp likewise for the RX lcores (the PMD's own work included). */
 static void
 print_progress(struct vigil_app *app, uint64_t now_us, uint64_t *last_us,
-	       uint64_t *last_rx, uint64_t *last_w, uint64_t *last_cyc)
+	       uint64_t *last_rx, uint64_t *last_w, uint64_t *last_cyc,
+	       uint64_t *last_rxcyc)
 {
 	uint64_t snap[VIGIL_CTR_MAX], dt = now_us - *last_us;
-	uint64_t dw, dc;
-	double cpp;
+	uint64_t dw, dc, dr, drc;
+	double cpp, rcpp;
 
 	vigil_control_snapshot(app, snap);
 	if (dt == 0)
 		return;
 	dw = snap[VIGIL_CTR_worker_packets] - *last_w;
 	dc = snap[VIGIL_CTR_worker_cycles] - *last_cyc;
+	dr = snap[VIGIL_CTR_rx_packets] - *last_rx;
+	drc = snap[VIGIL_CTR_rx_cycles] - *last_rxcyc;
 	cpp = dw ? (double)dc / (double)dw : 0;
-	printf("progress t=%.3f rx_mpps=%.3f worker_mpps=%.3f worker_cpp=%.1f "
+	rcpp = dr ? (double)drc / (double)dr : 0;
+	printf("progress t=%.3f rx_mpps=%.3f rx_cpp=%.1f worker_mpps=%.3f "
+	       "worker_cpp=%.1f "
 	       "worker_cap_mpps=%.2f rx=%" PRIu64 " worker=%" PRIu64
 	       " flows_active=%" PRIu64 " drops=%" PRIu64 "\n",
 	       (double)(now_us - app->start_us) / 1e6,
-	       (double)(snap[VIGIL_CTR_rx_packets] - *last_rx) / (double)dt,
-	       (double)dw / (double)dt, cpp,
+	       (double)dr / (double)dt, rcpp, (double)dw / (double)dt, cpp,
 	       cpp > 0 ? (double)rte_get_tsc_hz() / cpp / 1e6 *
 				 app->nworkers
 		       : 0,
@@ -244,6 +249,7 @@ print_progress(struct vigil_app *app, uint64_t now_us, uint64_t *last_us,
 	*last_rx = snap[VIGIL_CTR_rx_packets];
 	*last_w = snap[VIGIL_CTR_worker_packets];
 	*last_cyc = snap[VIGIL_CTR_worker_cycles];
+	*last_rxcyc = snap[VIGIL_CTR_rx_cycles];
 }
 
 /* Move up to RECS_PER_PASS records of each worker to the publisher. */
@@ -293,7 +299,7 @@ vigil_control_main(void *arg)
 	const struct vigil_conf *c = &app->conf;
 	uint64_t interval_us = (uint64_t)c->stats_interval_ms * 1000u;
 	uint64_t next_stats = 0, stop_at = 0, last_us, last_rx = 0, last_w = 0;
-	uint64_t last_cyc = 0;
+	uint64_t last_cyc = 0, last_rxcyc = 0;
 	uint64_t deadline = 0;
 	bool finished = false;
 
@@ -346,7 +352,7 @@ vigil_control_main(void *arg)
 			publish_stats(app, now);
 			if (app->opts.progress && next_stats != 0)
 				print_progress(app, now, &last_us, &last_rx,
-					       &last_w, &last_cyc);
+					       &last_w, &last_cyc, &last_rxcyc);
 			next_stats = now + interval_us;
 		}
 		if (moved == 0 && !finished) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <pcap/pcap.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
@@ -266,13 +267,19 @@ vigil_rx_step(struct vigil_rx_stage *s)
 	}
 	for (unsigned i = 0; i < s->nq; i++) {
 		const struct vigil_rxq *q = &s->q[i];
+		uint64_t t0 = rte_rdtsc();
 		unsigned n = rte_eth_rx_burst(q->port, q->queue, pkts,
 					      (uint16_t)s->burst);
+		unsigned left;
 
 		if (n == 0)
 			continue;
 		classify(s, q, pkts, n);
-		if (push_all(s) > 0)
+		left = push_all(s);
+		/* Busy cycles (PMD, decode, hand-off), for cycles per
+		 * packet next to the worker's. */
+		vigil_ctr_add(s->ctr, VIGIL_CTR_rx_cycles, rte_rdtsc() - t0);
+		if (left > 0)
 			break; /* backpressure: read no more until it fits */
 	}
 	return 1;

@@ -26,6 +26,8 @@
 	X(rx_packets, 0, "packets received from the ports")                   \
 	X(rx_bytes, 0, "bytes received from the ports (as captured)")          \
 	X(dispatched, 0, "packets handed to a worker ring")                   \
+	X(rx_cycles, 0,                                                        \
+	  "TSC cycles RX lcores spent on bursts of packets (PMD included)")  \
 	X(worker_packets, 0, "packets taken by workers and counted in a flow") \
 	X(flows_created, 0, "flows added to a worker's table")                \
 	X(flows_expired, 0, "flows removed (idle, shutdown) and emitted")     \
