@@ -652,9 +652,9 @@ release(struct vigil_worker *w, unsigned in, struct rte_mbuf **pkts,
  * Take a burst and handle the previous one. The metadata of a packet was
  * just written by the RX lcore, so its lines are in that core's cache:
  * reading them at once would stall on every packet. The burst taken now is
- * only prefetched (the mbuf line the free reads, and the two metadata
- * lines); it is handled on the next step, when they have arrived. A step
- * that takes nothing handles what it holds, so nothing waits for traffic.
+ * only prefetched (its two metadata lines); it is handled on the next
+ * step, when they have arrived. A step that takes nothing handles what it
+ * holds, so nothing waits for traffic.
  * Returns the number of packets handled.
  */
 static unsigned
@@ -668,10 +668,12 @@ take_burst(struct vigil_worker *w)
 	if (++w->next_in == w->nin)
 		w->next_in = 0;
 	n = rte_ring_dequeue_burst(r, (void **)pkts, VIGIL_FT_BURST, NULL);
+	/* Only the metadata: the worker never reads the mbuf itself (its
+	 * RX lcore frees it), so the mbuf's first line stays in that
+	 * lcore's cache for the PMD to rewrite. */
 	for (unsigned i = 0; i < n; i++) {
 		const char *meta = (const char *)vigil_pkt_meta(pkts[i]);
 
-		rte_prefetch0(pkts[i]);
 		rte_prefetch0(meta);
 		rte_prefetch0(meta + RTE_CACHE_LINE_SIZE);
 	}

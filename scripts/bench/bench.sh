@@ -3,7 +3,7 @@
 # side, on the same source, the same cores and for the same time. Not a
 # test: run it on a quiet machine, with hugepages.
 #
-#   scripts/bench/bench.sh [-d SECONDS] [-c MAIN,PKT] [--no-huge] [SOURCE...]
+#   scripts/bench/bench.sh [-d SECONDS] [-r ROUNDS] [-c MAIN,PKT] [--no-huge] [SOURCE...]
 #
 # SOURCE is one of:
 #   null     net_null, 64-byte frames (all non-IP for vigil: RX, decode, drop)
@@ -13,33 +13,43 @@
 #   vxlan    the imix capture inside VXLAN (needs vigil-gencap --encap)
 #   mix      net_pcap infinite_rx, the demo capture (DNS/HTTP/TLS, 3k flows)
 #   FILE     net_pcap infinite_rx on any pcap
-# Default: null small imix mix.
+# Default: small1m imix vxlan mix.
 #
 # For each source it prints:
-#   testpmd   rxonly Mpps with its forwarding core on PKT
-#   vigil     Mpps with the one-lcore layout (RX and worker) on PKT
-#   ratio     vigil / testpmd
-#   w1 cpp    worker cycles per packet with RX on MAIN and one worker on
-#             PKT, and the Mpps that worker could take (TSC Hz / cpp)
-#   w2 Mpps   the same capacity with two workers (on MAIN and PKT)
-# Each rate is the median of per-second samples after a warm-up second.
+#   testpmd   rxonly Mpps, its forwarding core on PKT (main lcore on MAIN)
+#   tp cpp    testpmd's TSC cycles per packet (TSC Hz / rate)
+#   pipeline  vigil Mpps with RX on MAIN and one worker on PKT: the same
+#             two cores testpmd is given
+#   ratio     pipeline / testpmd, the median of ROUNDS paired runs
+#             (testpmd and vigil alternate, so drift on a shared host hits
+#             both alike)
+#   rx cpp    the RX lcore's busy cycles per packet (the PMD's copy and
+#             rte_eth_rx_burst included; compare with tp cpp)
+#   w1 cpp    the worker's busy cycles per packet, and w1 cap the Mpps
+#             that one worker could take (TSC Hz / cpp)
+#   1-lcore   vigil Mpps with RX and the worker on PKT alone
+#   w2 cap    worker capacity with two workers (on MAIN and PKT, RX on
+#             MAIN): the scaling from one worker to two
+# Each rate is the median of per-second samples after warm-up.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-dur=10
+dur=8
+rounds=3
 cores=0,1
 huge=1
 sources=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d) dur=$2; shift 2 ;;
+	-r) rounds=$2; shift 2 ;;
 	-c) cores=$2; shift 2 ;;
 	--no-huge) huge=0; shift ;;
-	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) sources+=("$1"); shift ;;
 	esac
 done
-[ ${#sources[@]} -gt 0 ] || sources=(null small imix mix)
+[ ${#sources[@]} -gt 0 ] || sources=(small1m imix vxlan mix)
 main_core=${cores%,*}
 pkt_core=${cores#*,}
 
@@ -112,20 +122,36 @@ CONF
 	done
 }
 
-printf "%-9s %9s %9s %6s %8s %8s %8s\n" source testpmd vigil ratio "w1 cpp" "w1 cap" "w2 cap"
+# TSC MHz, for testpmd's cycles per packet (vigil measures its own).
+tsc_mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -1)
+[ -n "$tsc_mhz" ] || tsc_mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz.*/\1/p' | tail -1)
+[ -n "$tsc_mhz" ] || tsc_mhz=$(awk '/^bogomips/ { print $3 / 2; exit }' /proc/cpuinfo)
+
+printf "%-8s %8s %7s %8s %6s %7s %7s %7s %8s %7s\n" source testpmd "tp cpp" pipeline ratio "rx cpp" "w1 cpp" "w1 cap" 1-lcore "w2 cap"
 for s in "${sources[@]}"; do
 	dev=$(device_for "$s")
 	mbufs=262143
 	case $dev in
 	*rx_pcap=*) f=${dev#*rx_pcap=}; f=${f%%,*}
-		n=$(npkts_of "$f"); mbufs=$(( (n + 131072) | 1023 )) ;;
+		n=$(npkts_of "$f"); mbufs=$(( (n + 65536) | 1023 )) ;;
 	esac
-	t=$(testpmd_mpps "$dev" "$mbufs")
-	read -r v _ <<<"$(vigil_run "$dev" "$mbufs" "$pkt_core" "$pkt_core" rx_mpps)"
-	read -r cpp w1 <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp worker_cap_mpps)"
+	tps=() pls=() ratios=() rxc=() wc=() wcap=()
+	for ((r = 0; r < rounds; r++)); do
+		t=$(testpmd_mpps "$dev" "$mbufs")
+		read -r v rc cpp w1 <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" rx_mpps rx_cpp worker_cpp worker_cap_mpps)"
+		tps+=("$t") pls+=("$v") rxc+=("$rc") wc+=("$cpp") wcap+=("$w1")
+		ratios+=("$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print 0 }')")
+	done
+	med() { printf "%s\n" "$@" | median | awk '{ printf "%.2f", $1 }'; }
+	t=$(med "${tps[@]}")
+	read -r one _ <<<"$(vigil_run "$dev" "$mbufs" "$pkt_core" "$pkt_core" rx_mpps)"
 	read -r w2 _ <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$main_core, $pkt_core" worker_cap_mpps)"
-	r=$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print "-" }')
-	printf "%-9s %9s %9s %6s %8s %8s %8s\n" "$s" "$t" "$v" "$r" "$cpp" "$w1" "$w2"
+	tcpp=$(awk -v t="$t" -v hz="$tsc_mhz" 'BEGIN { if (t > 0) printf "%.0f", hz / t; else print "-" }')
+	printf "%-8s %8s %7s %8s %6s %7s %7s %7s %8s %7s\n" "$s" "$t" "$tcpp" "$(med "${pls[@]}")" \
+		"$(med "${ratios[@]}")" "$(med "${rxc[@]}" | cut -d. -f1)" "$(med "${wc[@]}" | cut -d. -f1)" \
+		"$(med "${wcap[@]}")" "$one" "$w2"
+	echo "         rounds: testpmd ${tps[*]} | pipeline ${pls[*]} | ratio ${ratios[*]}"
 done
-echo "(Mpps; cores $cores, ${dur}s per run, $([ $huge -eq 1 ] && echo hugepages || echo --no-huge)," \
+echo "(Mpps; cores $cores, ${dur}s per run, $rounds rounds, TSC $tsc_mhz MHz," \
+	"$([ $huge -eq 1 ] && echo hugepages || echo --no-huge)," \
 	"Redis not written: records counted as undelivered)"
