@@ -695,16 +695,18 @@ vigil_worker_step(struct vigil_worker *w)
 		return 1;
 	}
 	switch (w->state) {
-	case VIGIL_W_RUN:
+	case VIGIL_W_RUN: {
+		/* Two TSC reads a step: they are not free in a VM. */
+		uint64_t t0 = rte_rdtsc(), t1;
+
 		if (w->live_clock)
-			w->now_us = vigil_clock_now_us(&w->clock);
-		uint64_t t0 = rte_rdtsc();
+			w->now_us = vigil_clock_tsc_to_us(&w->clock, t0);
 		unsigned got = take_burst(w);
 
+		t1 = rte_rdtsc();
 		/* Busy cycles, for cycles per packet (vigil:stats). */
 		if (got > 0)
-			vigil_ctr_add(w->ctr, VIGIL_CTR_worker_cycles,
-				      rte_rdtsc() - t0);
+			vigil_ctr_add(w->ctr, VIGIL_CTR_worker_cycles, t1 - t0);
 		if (got == 0 && w->nheld == 0 && inputs_closed(w)) {
 			w->state = VIGIL_W_DRAIN;
 			w->cursor = 0;
@@ -715,11 +717,12 @@ vigil_worker_step(struct vigil_worker *w)
 					w->now_us = *w->in_last_ts[i];
 			break;
 		}
-		if (rte_get_tsc_cycles() >= w->next_scan_tsc) {
-			w->next_scan_tsc = rte_get_tsc_cycles() + w->scan_gap_tsc;
+		if (t1 >= w->next_scan_tsc) {
+			w->next_scan_tsc = t1 + w->scan_gap_tsc;
 			scan(w, false);
 		}
 		break;
+	}
 	case VIGIL_W_DRAIN:
 		scan(w, true);
 		if (w->cursor == 0) /* wrapped: every slot emitted */

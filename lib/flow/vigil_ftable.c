@@ -10,6 +10,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
+#include <rte_vect.h>
 
 /* 85% of the slots used when the entries are all in use. */
 #define LOAD_NUM 85
@@ -111,13 +112,30 @@ vigil_ftable_where(const struct vigil_ftable *t, uint32_t hash,
 	w->sig = (uint16_t)h1 ? (uint16_t)h1 : 1;
 }
 
+/* Bit s set where slot s holds signature sig: the twelve 16-bit
+ * signatures are compared at once (SSE2), not slot by slot. */
+static inline unsigned
+sig_mask(const struct vigil_ft_bucket *b, uint16_t sig)
+{
+	__m128i want = _mm_set1_epi16((short)sig);
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)b->sig);
+	/* Slots 8..11; the upper half of this load is zero. */
+	__m128i hi = _mm_loadl_epi64(
+		(const __m128i *)(const void *)(b->sig + 8));
+	/* Each 16-bit result (0 or -1) narrowed to a byte: one movemask bit
+	 * a slot. Bits 12..15 come from the zero half: masked off. */
+	__m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(lo, want),
+				     _mm_cmpeq_epi16(hi, want));
+
+	return (unsigned)_mm_movemask_epi8(eq) & ((1u << VIGIL_FT_SLOTS) - 1);
+}
+
 static inline uint32_t
 find_in(const struct vigil_ftable *t, const struct vigil_ft_bucket *b,
 	uint16_t sig, const struct vigil_flow_key *key)
 {
-	for (unsigned s = 0; s < VIGIL_FT_SLOTS; s++) {
-		if (b->sig[s] != sig)
-			continue;
+	for (unsigned m = sig_mask(b, sig); m != 0; m &= m - 1) {
+		unsigned s = (unsigned)__builtin_ctz(m);
 		uint32_t i = get_idx(b, s);
 
 		if (vigil_ft_key_eq(vigil_ft_key(t, i), key))
@@ -142,10 +160,9 @@ vigil_ftable_lookup(const struct vigil_ftable *t,
 static inline unsigned
 first_sig(const struct vigil_ft_bucket *b, uint16_t sig)
 {
-	for (unsigned s = 0; s < VIGIL_FT_SLOTS; s++)
-		if (b->sig[s] == sig)
-			return s;
-	return VIGIL_FT_SLOTS;
+	unsigned m = sig_mask(b, sig);
+
+	return m ? (unsigned)__builtin_ctz(m) : VIGIL_FT_SLOTS;
 }
 
 void
@@ -198,10 +215,9 @@ vigil_ftable_lookup_bulk(const struct vigil_ftable *t,
 static inline int
 empty_slot(const struct vigil_ft_bucket *b)
 {
-	for (unsigned s = 0; s < VIGIL_FT_SLOTS; s++)
-		if (b->sig[s] == 0)
-			return (int)s;
-	return -1;
+	unsigned m = sig_mask(b, 0);
+
+	return m ? __builtin_ctz(m) : -1;
 }
 
 /*
