@@ -62,10 +62,17 @@ Per-source table columns:
                destination.bytes (frame bytes; Arkime's client/server.bytes
                are payload and are compared with orig_bytes/resp_bytes on a
                line of their own), Suricata the packet length.
-  agree%       agree / both
-  sum%         of `both`: same packets and bytes each way once all the
-               records of the flow on each side are added up (a flow cut into
-               a different number of records still counts)
+  aside        of `both`: flows a peer keys or counts by a rule of its own
+               that cannot be replayed here (peer rules, below); left out of
+               agree% and sum%
+  agree%       agree / (both - aside); a flow whose counts equal the peer's
+               once the peer's rule is replayed on tshark's view of the
+               frames (nDPI: fragments with an offset not counted) agrees
+  sum%         of `both - aside`: same packets and bytes each way once all
+               the records of the flow on each side are added up (a flow cut
+               into a different number of records still counts), directly
+               or under a replayed peer rule
+  raw-agree%, raw-sum%  the same over all of `both`, no peer rule applied
   cid%         Arkime only: sessions whose community_id is one of vigil's
                community_ids for that flow, over flows both report that have
                one. The others are checked against a Community ID computed
@@ -74,6 +81,12 @@ Per-source table columns:
   only-peer    flows only the peer reports
   only-vigil   flows only vigil reports
   agree/peer%  agree / peer: the share of the peer's flows vigil reproduces
+
+Peer rules (see peer_rule() and the README): nDPI does not count
+fragments with an offset (replayed exactly); Arkime reassembles fragments
+(checked on packets), keys DHCP/DHCPv6/IGMP/OSPF/PIM by its own rules, and
+turns a mid-stream session around with its counts: each such flow is in a
+`peer rule (...)` class.
 
 Then every disagreeing flow (counts differ, or only one side reports it) is
 put in the first class that applies:
@@ -138,7 +151,7 @@ REPO = Path(__file__).resolve().parents[2]
 MAX_SIZE = 50 * 1024 * 1024
 VIGIL_TIMEOUT = 120
 SOURCES = ("ndpi", "tshark", "arkime", "suricata")
-CACHE_VERSION = "9"
+CACHE_VERSION = "10"
 
 # --------------------------------------------------------------------------
 # small helpers
@@ -313,7 +326,7 @@ TS_FIELDS = ["frame.time_epoch", "frame.len", "frame.cap_len",
              "ip.frag_offset", "ipv6.src", "ipv6.dst", "ipv6.nxt",
              "ipv6.fraghdr.nxt", "ip.id", "ipv6.fraghdr.ident", "tcp.srcport", "tcp.dstport", "tcp.stream",
              "udp.srcport", "udp.dstport", "udp.stream", "sctp.srcport",
-             "sctp.dstport", "vlan.id"]
+             "sctp.dstport", "vlan.id", "ipv6.fraghdr.offset"]
 
 
 def run_capinfos(path):
@@ -354,15 +367,27 @@ def tshark_frames(path):
     fragmap = {}     # fragment id -> flow of the datagram
     deferred = []    # fragments without a transport header
 
-    def add(ks, e, flen, stream, vlan, t, flags, ordered=True):
+    def add(ks, e, flen, stream, vlan, t, flags, ordered=True, frag=None):
         fl = flows.get(ks)
         if fl is None:
             fl = flows[ks] = {"pk": Counter(), "by": Counter(),
                               "streams": set(), "vlans": set(),
                               "first": t, "last": t, "gap": 0.0,
-                              "flags": set()}
+                              "flags": set(), "fpk": Counter(),
+                              "fby": Counter(), "frg": Counter(),
+                              "dgr": {}}
         fl["pk"][e] += 1
         fl["by"][e] += flen
+        if frag:
+            # frag = (datagram id, offset > 0): every fragment frame and
+            # the datagrams they make (Arkime counts a datagram once), the
+            # fragments with an offset apart (ndpiReader skips them)
+            fid, later = frag
+            fl["frg"][e] += 1
+            fl["dgr"].setdefault(e, set()).add(fid)
+            if later:
+                fl["fpk"][e] += 1
+                fl["fby"][e] += flen
         if stream:
             fl["streams"].add(stream)
         fl["vlans"].add(vlan)
@@ -511,27 +536,35 @@ def tshark_frames(path):
         # A fragment counts in the flow of the datagram it belongs to
         # (same source, destination and IP ID / IPv6 fragment ident).
         fragid = None
+        later = False
         try:
             if fam == "ip" and (v["ip.flags.mf"][n] == "1" or
                                 v["ip.frag_offset"][n] not in ("0", "")):
                 fragid = json.dumps(["4", src, dst, v["ip.id"][n]])
+                later = v["ip.frag_offset"][n] not in ("0", "")
             elif fam == "ipv6" and "ipv6.fraghdr" in toks[pos:j + 1]:
                 fragid = json.dumps(["6", src, dst,
                                      (v["ipv6.fraghdr.ident"] or [""])[0]])
+                later = (v["ipv6.fraghdr.offset"] or ["0"])[0] not in \
+                    ("0", "")
         except IndexError:
             pass
         if fragid:
             if tr in ("tcp", "udp", "sctp", "icmp", "icmpv6"):
                 fragmap[fragid] = (ks, e)
             else:
-                deferred.append((fragid, src, ks, e, flen, vlan, t, flags))
+                deferred.append((fragid, later, ks, e, flen, vlan, t,
+                                 flags))
                 continue
-        add(ks, e, flen, stream, vlan, t, flags)
-    for fragid, src, ks, e, flen, vlan, t, flags in deferred:
+        add(ks, e, flen, stream, vlan, t, flags,
+            frag=(fragid, later) if fragid else None)
+    for fragid, later, ks, e, flen, vlan, t, flags in deferred:
         if fragid in fragmap:
             ks, e = fragmap[fragid]
-        add(ks, e, flen, None, vlan, t, flags, ordered=False)
+        add(ks, e, flen, None, vlan, t, flags, ordered=False,
+            frag=(fragid, later))
     for fl in flows.values():
+        fl["dgr"] = {e: len(d) for e, d in fl["dgr"].items()}
         fl["streams"] = sorted(fl["streams"])
         fl["vlans"] = sorted(fl["vlans"])
         fl["flags"] = sorted(fl["flags"])
@@ -818,8 +851,9 @@ def split_class(k, peer, vig, cap, src, tmo):
     if vig["recs"] > peer["recs"]:
         tsf = ts_flow(cap, k)
         if tsf and "backwards" in tsf["flags"]:
-            return ("vigil split: packets repeated with earlier "
-                    "timestamps (capture time goes back)")
+            return ("vigil split: the capture repeats itself (time goes "
+                    "back); vigil opens a new record when a closed "
+                    "connection starts again (Zeek's rule)")
         if vig["reasons"].get("reused"):
             return "vigil split: new connection on a reused 5-tuple"
         other = [r for r in vig["reasons"] if r not in ("idle", "shutdown")]
@@ -960,6 +994,8 @@ class Stats:
         self.pay_ex = []
         self.pay_proto = defaultdict(Counter)
         self.sum_ok = 0
+        self.rule_sum = self.rule_agree = 0   # agree under a peer rule
+        self.aside = 0                        # set aside by a peer rule
         self.cid_classes = defaultdict(list)
         self.classes = defaultdict(Counter)   # class -> kind -> n
         self.examples = defaultdict(list)
@@ -971,6 +1007,61 @@ def sums_agree(k, peer, vig):
                for e in set(k[1]))
 
 
+# Peer rules: a peer that counts by a definition of its own, or is
+# demonstrably wrong, in a way the script can name (and, where it can,
+# replay exactly). "adjusted": vigil's counts, with the peer's rule applied
+# to tshark's view of the same frames, equal the peer's exactly: the flow
+# agrees under the peer's rule. "set aside": the peer keys or counts the
+# flow by its own rule, not replayable here: the flow leaves the
+# denominators of agree% and sum% (the raw rates keep it).
+RULE_NDPI_FRAG = ("peer rule (nDPI): fragments with an offset are not "
+                  "counted (ndpiReader skips them before the flow lookup)")
+RULE_ARKIME_FRAG = ("peer rule (Arkime): IP fragments reassembled, a "
+                    "datagram counts as one packet")
+RULE_ARKIME_KEYS = ("peer rule (Arkime): DHCP/DHCPv6/IGMP/OSPF/PIM sessions "
+                    "keyed by its own rules")
+RULE_ARKIME_DIR = ("peer rule (Arkime): a session first seen mid-stream is "
+                   "turned around by its port heuristic, counts included")
+
+
+def _ts_count(tsf, what, e):
+    return (tsf or {}).get(what, {}).get(json.dumps(list(e)), 0)
+
+
+def peer_rule(src, k, peer, vig, cap):
+    """(class, "adjusted" | "set aside", strict) for a flow both report
+    whose sums differ, when a peer rule explains the whole difference;
+    strict: the record counts agree too. None otherwise."""
+    ends = list(dict.fromkeys(k[1]))
+    tsf = ts_flow(cap, k)
+    same_recs = k[0] == "icmp" or peer["recs"] == vig["recs"]
+    if src == "ndpi" and tsf and any(tsf.get("fpk", {}).values()):
+        if all(vig["pk"][e] - _ts_count(tsf, "fpk", e) == peer["pk"][e] and
+               vig["by"][e] - _ts_count(tsf, "fby", e) == peer["by"][e]
+               for e in ends):
+            return RULE_NDPI_FRAG, "adjusted", same_recs
+    if src != "arkime":
+        return None
+    if tsf and any(tsf.get("frg", {}).values()) and all(
+            vig["pk"][e] - _ts_count(tsf, "frg", e) +
+            _ts_count(tsf, "dgr", e) == peer["pk"][e] for e in ends):
+        return RULE_ARKIME_FRAG, "set aside", False
+    ports = {e[1] for e in k[1]}
+    if k[0] in ("2", "89", "103") or \
+            (k[0] == "udp" and ports & {67, 68, 546, 547}):
+        return RULE_ARKIME_KEYS, "set aside", False
+    e0, e1 = k[1]
+    if e0 != e1 and peer["recs"] == vig["recs"] == 1 and \
+            peer["pk"][e0] == vig["pk"][e1] and \
+            peer["pk"][e1] == vig["pk"][e0] and \
+            peer["by"][e0] == vig["by"][e1] and \
+            peer["by"][e1] == vig["by"][e0] and \
+            not (vig["recs_raw"] and
+                 "^" in str(vig["recs_raw"][0].get("history", ""))):
+        return RULE_ARKIME_DIR, "set aside", False
+    return None
+
+
 def compare_capture(st, src, cap, peer, ported, details, nex, tmo):
     vg = cap.get("vigil", {})
     recs = vg.get("records", []) if vg.get("status") == "ok" else []
@@ -979,10 +1070,19 @@ def compare_capture(st, src, cap, peer, ported, details, nex, tmo):
     st.vigil += len(vig)
     for k in sorted(set(peer) | set(vig), key=str):
         p, v = peer.get(k), vig.get(k)
+        rule = None
         if p and v:
             st.both += 1
             ok = flow_agrees(k, p, v)
-            st.sum_ok += sums_agree(k, p, v)
+            sok = sums_agree(k, p, v)
+            st.sum_ok += sok
+            if not sok:
+                rule = peer_rule(src, k, p, v, cap)
+            if rule and rule[1] == "adjusted":
+                st.rule_sum += 1
+                st.rule_agree += rule[2]
+            elif rule:
+                st.aside += 1
             if src == "arkime":
                 if p["cids"]:
                     st.cid_n += 1
@@ -1022,7 +1122,7 @@ def compare_capture(st, src, cap, peer, ported, details, nex, tmo):
         else:
             st.only_vigil += 1
             kind = "only-vigil"
-        cls = classify(kind, k, p, v, cap, src, tmo)
+        cls = rule[0] if rule else classify(kind, k, p, v, cap, src, tmo)
         st.classes[cls][kind] += 1
         d = {"source": src, "capture": cap["name"], "kind": kind,
              "class": cls, "flow": key_str(k)}
@@ -1655,21 +1755,28 @@ def report(a, sources, found, caps, t_run, t_start, tmo):
     out("Agreement per source (flow = protocol + unordered endpoints; "
         "agree = same packets and frame bytes each way, same record count)")
     hdr = (f"{'source':8s} {'captures':>8s} {'refused':>7s} {'failed':>6s} "
-           f"{'peer':>6s} {'vigil':>6s} {'both':>6s} {'agree':>6s} "
-           f"{'agree%':>7s} {'sum%':>6s} {'cid%':>6s} {'only-peer':>9s} "
+           f"{'peer':>6s} {'vigil':>6s} {'both':>6s} {'aside':>5s} "
+           f"{'agree':>6s} {'agree%':>7s} {'sum%':>6s} {'raw-agree%':>10s} "
+           f"{'raw-sum%':>8s} {'cid%':>6s} {'only-peer':>9s} "
            f"{'only-vigil':>10s} {'agree/peer%':>11s}")
     out(hdr)
     out("-" * len(hdr))
     for src, st in stats.items():
+        agree, sumok, den = rates(st)
         out(f"{src:8s} {st.captures:8d} {sum(st.refused.values()):7d} "
             f"{len(st.failed):6d} {st.peer:6d} {st.vigil:6d} {st.both:6d} "
-            f"{st.agree:6d} {pct(st.agree, st.both):>7s} "
-            f"{pct(st.sum_ok, st.both):>6s} "
+            f"{st.aside:5d} {agree:6d} {pct(agree, den):>7s} "
+            f"{pct(sumok, den):>6s} {pct(st.agree, st.both):>10s} "
+            f"{pct(st.sum_ok, st.both):>8s} "
             f"{(pct(st.cid_ok, st.cid_n) if src == 'arkime' else '-'):>6s} "
             f"{st.only_peer:9d} {st.only_vigil:10d} "
             f"{pct(st.agree, st.peer):>11s}")
-    out("(sum% = of `both`, same packets and bytes each way once all the "
-        "records of the flow on each side are added up)")
+    out("(agree% and sum% over `both` less `aside`, the flows a peer keys "
+        "or counts by a rule of its own; a flow whose counts equal the "
+        "peer's once the peer's rule is replayed on tshark's view of the "
+        "frames counts as agreeing. raw-agree% and raw-sum% over all of "
+        "`both`, no rule applied. sum%: same packets and bytes each way "
+        "once all the records of the flow on each side are added up)")
     for src, st in stats.items():
         if st.refused:
             out(f"{src}: vigil refused " + ", ".join(
@@ -1722,6 +1829,22 @@ def report(a, sources, found, caps, t_run, t_start, tmo):
     if "suricata" in sources:
         suricata_report(found["suricata"], caps, out, a.details)
 
+    out("")
+    out("Summary (for the closing note): per source, the captures "
+        "compared, the flows both report, the rates, and the disagreeing "
+        "flows by class")
+    for src, st in stats.items():
+        agree, sumok, den = rates(st)
+        out(f"  {src}: {st.captures} captures, {st.both} flows both "
+            f"report ({st.aside} set aside by a peer rule); strict agree "
+            f"{pct(agree, den)}, sum {pct(sumok, den)} (raw: "
+            f"{pct(st.agree, st.both)} / {pct(st.sum_ok, st.both)})" +
+            (f", community_id {pct(st.cid_ok, st.cid_n)}"
+             if src == "arkime" else ""))
+        for cls, c in sorted(st.classes.items(),
+                             key=lambda x: (-sum(x[1].values()), x[0])):
+            out(f"      {sum(c.values()):5d}  {cls}")
+
     fails = [(n, c["vigil"]) for n, c in sorted(caps.items())
              if c.get("vigil", {}).get("status") == "failed"]
     out("")
@@ -1748,6 +1871,13 @@ def report(a, sources, found, caps, t_run, t_start, tmo):
     out(f"wall time: {time.time() - t_start:.0f} s (replays, tshark and "
         f"capinfos {t_run:.0f} s; vigil itself {vt:.0f} s summed over "
         f"{len(caps)} captures, {a.jobs} side by side)")
+
+
+def rates(st):
+    """(flows agreeing strictly, flows whose sums agree, denominator):
+    peer rules applied (see peer_rule)."""
+    return (st.agree + st.rule_agree, st.sum_ok + st.rule_sum,
+            st.both - st.aside)
 
 
 def fmt_counts(c):
