@@ -504,7 +504,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	vigil_print_summary(&app, stdout);
-	rc = 0;
+	/* A replay that lost the rest of its capture is not a success. */
+	rc = app.replay_stalled ? 1 : 0;
 out:
 	vigil_pipeline_free(&app);
 	vigil_ports_close(&app);

@@ -222,8 +222,10 @@ vigil_ports_input_exhausted(struct vigil_app *app)
 	if (now - last_change_us > 10u * 1000000u) {
 		fprintf(stderr,
 			"vigil: the capture stopped delivering after %" PRIu64
-			" of %" PRIu64 " packets; ending the replay\n",
+			" of %" PRIu64 " packets; ending the replay "
+			"(exit status 1)\n",
 			consumed, app->cap.packets);
+		app->replay_stalled = true;
 		return true;
 	}
 	return false;

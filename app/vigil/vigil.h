@@ -54,6 +54,7 @@ struct vigil_app {
 	struct vigil_opts opts;
 	struct vigil_capture cap;
 	bool replay;
+	bool replay_stalled; /* the port stopped delivering before the end */
 
 	uint16_t nports;
 	uint16_t port_ids[VIGIL_MAX_PORTS];

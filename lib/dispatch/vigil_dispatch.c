@@ -153,16 +153,38 @@ push_all(struct vigil_rx_stage *s)
 	return left;
 }
 
-/* Packets decapsulated, by outermost tunnel type. */
-static const enum vigil_ctr tunnel_ctr[VIGIL_TUN_MAX + 1] = {
-	[VIGIL_TUN_NONE] = VIGIL_CTR_rx_packets, /* never used */
-	[VIGIL_TUN_VXLAN] = VIGIL_CTR_tunnel_vxlan,
-	[VIGIL_TUN_GENEVE] = VIGIL_CTR_tunnel_geneve,
-	[VIGIL_TUN_GRE] = VIGIL_CTR_tunnel_gre,
-	[VIGIL_TUN_ERSPAN2] = VIGIL_CTR_tunnel_erspan,
-	[VIGIL_TUN_ERSPAN3] = VIGIL_CTR_tunnel_erspan,
-	[VIGIL_TUN_IPIP] = VIGIL_CTR_tunnel_ipip,
+/* The counter of packets decapsulated from a tunnel of this (outermost)
+ * type. A type added to the decoder without a counter here fails the build
+ * (the assert below) instead of landing silently in some other counter. */
+enum vigil_tun_kind {
+	TUN_VXLAN = VIGIL_TUN_VXLAN,
+	TUN_GENEVE = VIGIL_TUN_GENEVE,
+	TUN_GRE = VIGIL_TUN_GRE,
+	TUN_ERSPAN2 = VIGIL_TUN_ERSPAN2,
+	TUN_ERSPAN3 = VIGIL_TUN_ERSPAN3,
+	TUN_IPIP = VIGIL_TUN_IPIP,
 };
+_Static_assert(VIGIL_TUN_MAX == VIGIL_TUN_IPIP,
+	       "a new tunnel type needs its counter in tunnel_ctr()");
+
+static inline enum vigil_ctr
+tunnel_ctr(uint8_t type)
+{
+	switch ((enum vigil_tun_kind)type) {
+	case TUN_VXLAN:
+		return VIGIL_CTR_tunnel_vxlan;
+	case TUN_GENEVE:
+		return VIGIL_CTR_tunnel_geneve;
+	case TUN_GRE:
+		return VIGIL_CTR_tunnel_gre;
+	case TUN_ERSPAN2:
+	case TUN_ERSPAN3:
+		return VIGIL_CTR_tunnel_erspan;
+	case TUN_IPIP:
+		return VIGIL_CTR_tunnel_ipip;
+	}
+	return VIGIL_CTR_tunnel_ipip; /* unreachable: the assert above */
+}
 
 /* PREFETCHW: fetch a line for writing (a no-op on CPUs without it; the
  * corei7 baseline DPDK builds for does not let the compiler emit it). */
@@ -230,7 +252,7 @@ classify(struct vigil_rx_stage *s, const struct vigil_rxq *q,
 		if (unlikely(meta->notes != 0))
 			count_notes(s, meta->notes);
 		if (unlikely(meta->tun.type != VIGIL_TUN_NONE))
-			vigil_ctr_add(s->ctr, tunnel_ctr[meta->tun.type], 1);
+			vigil_ctr_add(s->ctr, tunnel_ctr(meta->tun.type), 1);
 		if (ts > s->last_ts_us)
 			s->last_ts_us = ts;
 		w = vigil_rx_pick_worker(meta->rx_hash, s->nworkers);
