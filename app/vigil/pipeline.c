@@ -51,6 +51,47 @@ is_pcap_port(uint16_t port)
 	       strcmp(info.driver_name, "net_pcap") == 0;
 }
 
+/*
+ * dispatch.decode_on: where packets are decoded. With several workers the
+ * RX lcore must decode to choose one by flow. With one worker on its own
+ * lcore, decoding there balances the two (the RX lcore then only polls the
+ * port and hands packets on, which is what it has the least time for):
+ * "auto" does that when the RX stage's queues agree on link type and
+ * timestamps (the worker cannot tell which queue a packet came from).
+ */
+static int
+choose_decode_site(struct vigil_app *app, char *err, size_t errlen)
+{
+	const struct vigil_conf *c = &app->conf;
+	bool want = strcmp(c->decode_on, "worker") == 0;
+
+	if (strcmp(c->decode_on, "rx") == 0 || app->nworkers != 1)
+		return 0;
+	for (unsigned i = 0; i < app->nrx; i++) {
+		struct vigil_rx_stage *s = &app->rx[i];
+		bool alike = true;
+
+		for (unsigned k = 1; k < s->nq; k++)
+			if (s->q[k].linktype != s->q[0].linktype ||
+			    s->q[k].pcap_ts != s->q[0].pcap_ts)
+				alike = false;
+		if (!alike && want) {
+			snprintf(err, errlen,
+				 "dispatch.decode_on = \"worker\": the queues of "
+				 "RX lcore %u differ in link type or "
+				 "timestamps; use \"rx\" or one queue a lcore",
+				 s->lcore);
+			return -1;
+		}
+		/* auto: only when the worker has its own lcore. */
+		if (!alike || (!want && c->worker_lcores[0] == s->lcore))
+			continue;
+		s->raw = true;
+		app->w[0].decode_for[i] = s;
+	}
+	return 0;
+}
+
 /* The SP/SC ring from RX stage rx to worker w, or back; NULL with err set. */
 static struct rte_ring *
 make_ring(int socket, unsigned size, bool back, unsigned rx, unsigned w,
@@ -201,6 +242,8 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 			s->nq++;
 		}
 	}
+	if (choose_decode_site(app, err, errlen) != 0)
+		return -1;
 	app->pub = vigil_pub_create(c, VIGIL_CTL_CTR(app));
 	if (app->pub == NULL) {
 		snprintf(err, errlen, "out of memory for the publisher");

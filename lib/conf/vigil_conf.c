@@ -58,6 +58,9 @@ static const struct conf_row settings[] = {
 	  "packets per rx_burst and per ring operation"),
 	U("dispatch.worker_ring_size", worker_ring_size, 64, 1048576, 4096,
 	  "slots of each RX-lcore-to-worker ring (power of two)"),
+	S("dispatch.decode_on", decode_on, "auto", C_ID,
+	  "where packets are decoded: rx, worker (one worker only) or auto "
+	  "(the worker when there is one, on its own lcore)"),
 	U("flow.event_ring_size", event_ring_size, 64, 1048576, 16384,
 	  "slots of each worker-to-publisher record ring (power of two)"),
 	U("flow.max_flows", max_flows, 1024, 16777215, 262144,
@@ -730,6 +733,23 @@ vigil_conf_check(const struct vigil_conf *c, char *err, size_t errlen)
 			src, c->event_ring_size, c->burst + c->expiry_step);
 		return -1;
 	}
+	if (strcmp(c->decode_on, "auto") != 0 &&
+	    strcmp(c->decode_on, "rx") != 0 &&
+	    strcmp(c->decode_on, "worker") != 0) {
+		set_err(err, errlen,
+			"%s: dispatch.decode_on = \"%s\": use \"auto\", \"rx\" or "
+			"\"worker\"",
+			src, c->decode_on);
+		return -1;
+	}
+	if (strcmp(c->decode_on, "worker") == 0 && c->nworkers != 1) {
+		set_err(err, errlen,
+			"%s: dispatch.decode_on = \"worker\" needs exactly one "
+			"worker (lcores.workers lists %u): with more, the RX "
+			"lcore decodes to choose the worker",
+			src, c->nworkers);
+		return -1;
+	}
 	for (uint32_t i = 0; i < c->n_vxlan_ports; i++)
 		if (c->geneve_port != 0 && c->vxlan_ports[i] == c->geneve_port) {
 			set_err(err, errlen,
@@ -749,7 +769,9 @@ vigil_conf_check(const struct vigil_conf *c, char *err, size_t errlen)
 	}
 	/* Every mbuf that can be parked somewhere at once, plus slack. */
 	lcores = (uint64_t)c->nrx + c->nworkers;
-	need = (uint64_t)c->nrx * c->nworkers * c->worker_ring_size;
+	/* Each RX-worker pair has a ring each way (packets, and packets
+	 * handed back to be freed). */
+	need = 2ull * c->nrx * c->nworkers * c->worker_ring_size;
 	for (uint32_t i = 0; i < c->nports; i++)
 		need += (uint64_t)c->ports[i].queues * c->ports[i].rx_desc;
 	need += lcores * (c->mbuf_cache + 2ull * c->burst * c->nworkers);

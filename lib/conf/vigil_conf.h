@@ -53,6 +53,7 @@ struct vigil_conf {
 	uint32_t mbuf_cache;
 	uint32_t burst;
 	uint32_t worker_ring_size;
+	char decode_on[8]; /* "auto", "rx" or "worker" */
 	uint32_t event_ring_size;
 
 	uint32_t max_flows; /* per worker */

@@ -196,18 +196,42 @@ prefetch_w(const void *p)
 
 /* The non-drop counters of the oddities a keyed packet carried. */
 static void
-count_notes(struct vigil_rx_stage *s, uint8_t notes)
+count_notes(struct vigil_counters *ctr, uint8_t notes)
 {
 	if (notes & VIGIL_NOTE_IP_LEN_ZERO)
-		vigil_ctr_add(s->ctr, VIGIL_CTR_ipv4_len_zero, 1);
+		vigil_ctr_add(ctr, VIGIL_CTR_ipv4_len_zero, 1);
 	if (notes & VIGIL_NOTE_TCP_OPTS_BAD)
-		vigil_ctr_add(s->ctr, VIGIL_CTR_tcp_bad_options, 1);
+		vigil_ctr_add(ctr, VIGIL_CTR_tcp_bad_options, 1);
 	if (notes & VIGIL_NOTE_IPV4_OPTS_BAD)
-		vigil_ctr_add(s->ctr, VIGIL_CTR_ipv4_bad_options, 1);
+		vigil_ctr_add(ctr, VIGIL_CTR_ipv4_bad_options, 1);
 	if (notes & VIGIL_NOTE_FRAGMENT)
-		vigil_ctr_add(s->ctr, VIGIL_CTR_fragments_matched, 1);
+		vigil_ctr_add(ctr, VIGIL_CTR_fragments_matched, 1);
 	if (notes & VIGIL_NOTE_FRAG_EVICT)
-		vigil_ctr_add(s->ctr, VIGIL_CTR_frag_table_full, 1);
+		vigil_ctr_add(ctr, VIGIL_CTR_frag_table_full, 1);
+}
+
+int
+vigil_rx_decode(struct vigil_rx_stage *s, const struct vigil_rxq *q,
+		struct vigil_counters *ctr, struct rte_mbuf *m, uint64_t now_us)
+{
+	struct vigil_pkt_meta *meta = vigil_pkt_meta(m);
+	uint64_t ts;
+	int rc;
+
+	/* Time first: the fragment table ages by packet time. */
+	if (q->pcap_ts && s->ts_offset >= 0 && (m->ol_flags & s->ts_flag))
+		ts = *RTE_MBUF_DYNFIELD(m, s->ts_offset, uint64_t *);
+	else
+		ts = now_us ? now_us : vigil_clock_now_us(&s->clock);
+	rc = vigil_decode_mbuf_lt(&s->dec, s->frag, ts, q->linktype, m, meta);
+	if (unlikely(rc != VIGIL_DECODE_OK))
+		return rc;
+	meta->ts_us = ts;
+	if (unlikely(meta->notes != 0))
+		count_notes(ctr, meta->notes);
+	if (unlikely(meta->tun.type != VIGIL_TUN_NONE))
+		vigil_ctr_add(ctr, tunnel_ctr(meta->tun.type), 1);
+	return VIGIL_DECODE_OK;
 }
 
 static void
@@ -216,6 +240,17 @@ classify(struct vigil_rx_stage *s, const struct vigil_rxq *q,
 {
 	uint64_t now_us = 0, bytes = 0;
 
+	if (s->raw) {
+		/* decode_on = worker: the one worker decodes; this lcore
+		 * only reads the port and hands the packets on. */
+		for (unsigned i = 0; i < n; i++) {
+			bytes += rte_pktmbuf_pkt_len(pkts[i]);
+			s->pend[s->npend[0]++] = pkts[i];
+		}
+		vigil_ctr_add(s->ctr, VIGIL_CTR_rx_packets, n);
+		vigil_ctr_add(s->ctr, VIGIL_CTR_rx_bytes, bytes);
+		return;
+	}
 	if (!q->pcap_ts || s->ts_offset < 0)
 		now_us = vigil_clock_now_us(&s->clock);
 	/* The metadata lines were last read by a worker: ask for them
@@ -228,33 +263,21 @@ classify(struct vigil_rx_stage *s, const struct vigil_rxq *q,
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct vigil_pkt_meta *meta = vigil_pkt_meta(m);
-		uint64_t ts;
+		const struct vigil_pkt_meta *meta = vigil_pkt_meta(m);
 		int rc;
 		unsigned w;
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		bytes += rte_pktmbuf_pkt_len(m);
-		/* Time first: the fragment table ages by packet time. */
-		if (q->pcap_ts && s->ts_offset >= 0 && (m->ol_flags & s->ts_flag))
-			ts = *RTE_MBUF_DYNFIELD(m, s->ts_offset, uint64_t *);
-		else
-			ts = now_us ? now_us : vigil_clock_now_us(&s->clock);
-		rc = vigil_decode_mbuf_lt(&s->dec, s->frag, ts, q->linktype, m,
-					  meta);
+		rc = vigil_rx_decode(s, q, s->ctr, m, now_us);
 		if (unlikely(rc != VIGIL_DECODE_OK)) {
 			vigil_ctr_add(s->ctr, (enum vigil_ctr)rc, 1);
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		meta->ts_us = ts;
-		if (unlikely(meta->notes != 0))
-			count_notes(s, meta->notes);
-		if (unlikely(meta->tun.type != VIGIL_TUN_NONE))
-			vigil_ctr_add(s->ctr, tunnel_ctr(meta->tun.type), 1);
-		if (ts > s->last_ts_us)
-			s->last_ts_us = ts;
+		if (meta->ts_us > s->last_ts_us)
+			s->last_ts_us = meta->ts_us;
 		w = vigil_rx_pick_worker(meta->rx_hash, s->nworkers);
 		s->pend[(size_t)w * s->burst + s->npend[w]++] = m;
 	}

@@ -66,6 +66,10 @@ struct vigil_rx_stage {
 	struct rte_ring *back[VIGIL_RX_MAX_WORKERS];
 	unsigned burst;
 	bool backpressure;
+	/* dispatch.decode_on = worker: hand packets undecoded to the one
+	 * worker, which decodes them with this stage's decoder, queue
+	 * settings (all queues alike, q[0]) and fragment table. */
+	bool raw;
 	const volatile int *stop;  /* stop reading the ports */
 	const volatile int *abort; /* drain timed out: drop what is pending */
 	int ts_offset;		   /* mbuf timestamp dynfield, -1 = none */
@@ -110,6 +114,18 @@ int vigil_device_linktype(const char *device, unsigned queue, char *err,
  * stage is done (stopped and nothing pending).
  */
 int vigil_rx_step(struct vigil_rx_stage *s);
+
+/*
+ * Decode packet m as queue q of stage s delivers it: capture time (or
+ * now_us, or the clock when now_us is 0), the stage's decoder and fragment
+ * table; oddities and tunnels are counted in ctr. Returns VIGIL_DECODE_OK
+ * with the metadata filled, or the drop counter (neither counted nor freed:
+ * the caller does both). The RX lcore calls it, or with raw set the worker,
+ * which is then the only user of the stage's fragment table.
+ */
+int vigil_rx_decode(struct vigil_rx_stage *s, const struct vigil_rxq *q,
+		    struct vigil_counters *ctr, struct rte_mbuf *m,
+		    uint64_t now_us);
 
 /*
  * Give packets back to their pool. The common case (every mbuf direct,

@@ -649,6 +649,41 @@ release(struct vigil_worker *w, unsigned in, struct rte_mbuf **pkts,
 }
 
 /*
+ * dispatch.decode_on = worker: decode the held burst here, with the RX
+ * stage's decoder and fragment table (this worker is their only user).
+ * The keyed packets go to keyed[] in order; the others are counted by
+ * reason (they are freed with the rest of the burst). Returns how many
+ * were keyed.
+ */
+static unsigned
+decode_held(struct vigil_worker *w, struct vigil_rx_stage *s,
+	    struct rte_mbuf **keyed)
+{
+	const struct vigil_rxq *q = &s->q[0];
+	uint64_t now_us = 0;
+	unsigned nk = 0, n = w->nheld;
+
+	if (!q->pcap_ts || s->ts_offset < 0)
+		now_us = vigil_clock_now_us(&s->clock);
+	/* The headers of the whole burst at once (the mbuf lines that say
+	 * where they are were prefetched when it was taken). */
+	for (unsigned i = 0; i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(w->held[i], void *));
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = w->held[i];
+		int rc;
+
+		rc = vigil_rx_decode(s, q, w->ctr, m, now_us);
+		if (unlikely(rc != VIGIL_DECODE_OK)) {
+			vigil_ctr_add(w->ctr, (enum vigil_ctr)rc, 1);
+			continue;
+		}
+		keyed[nk++] = m;
+	}
+	return nk;
+}
+
+/*
  * Take a burst and handle the previous one. The metadata of a packet was
  * just written by the RX lcore, so its lines are in that core's cache:
  * reading them at once would stall on every packet. The burst taken now is
@@ -668,17 +703,33 @@ take_burst(struct vigil_worker *w)
 	if (++w->next_in == w->nin)
 		w->next_in = 0;
 	n = rte_ring_dequeue_burst(r, (void **)pkts, VIGIL_FT_BURST, NULL);
-	/* Only the metadata: the worker never reads the mbuf itself (its
-	 * RX lcore frees it), so the mbuf's first line stays in that
-	 * lcore's cache for the PMD to rewrite. */
-	for (unsigned i = 0; i < n; i++) {
-		const char *meta = (const char *)vigil_pkt_meta(pkts[i]);
+	if (w->decode_for[in] == NULL) {
+		/* Only the metadata: the worker never reads the mbuf itself
+		 * (its RX lcore frees it), so the mbuf's first line stays in
+		 * that lcore's cache for the PMD to rewrite. */
+		for (unsigned i = 0; i < n; i++) {
+			const char *meta =
+				(const char *)vigil_pkt_meta(pkts[i]);
 
-		rte_prefetch0(meta);
-		rte_prefetch0(meta + RTE_CACHE_LINE_SIZE);
+			rte_prefetch0(meta);
+			rte_prefetch0(meta + RTE_CACHE_LINE_SIZE);
+		}
+	} else {
+		/* Undecoded: the mbuf's two lines (lengths, data offset,
+		 * capture time); the data itself once they are here. */
+		for (unsigned i = 0; i < n; i++) {
+			rte_prefetch0(pkts[i]);
+			rte_prefetch0((const char *)pkts[i] +
+				      RTE_CACHE_LINE_SIZE);
+		}
 	}
 	if (held > 0) {
-		handle_packets(w, w->held, held);
+		struct rte_mbuf *keyed[VIGIL_FT_BURST];
+		unsigned nk = held;
+
+		if (w->decode_for[w->held_in] != NULL)
+			nk = decode_held(w, w->decode_for[w->held_in], keyed);
+		handle_packets(w, nk == held ? w->held : keyed, nk);
 		release(w, w->held_in, w->held, held);
 	}
 	memcpy(w->held, pkts, n * sizeof(pkts[0]));

@@ -47,6 +47,7 @@
 #include "vigil_clock.h"
 #include "vigil_conf.h"
 #include "vigil_decode.h"
+#include "vigil_dispatch.h"
 #include "vigil_ftable.h"
 #include "vigil_stats.h"
 
@@ -146,6 +147,9 @@ struct vigil_worker {
 	/* Where handled packets go back to be freed by their RX lcore (see
 	 * recycle() in vigil_dispatch.c); NULL: freed here. */
 	struct rte_ring *back[VIGIL_MAX_RX];
+	/* Non-NULL: the RX stage of input i hands its packets undecoded
+	 * (dispatch.decode_on = worker); this worker decodes them. */
+	struct vigil_rx_stage *decode_for[VIGIL_MAX_RX];
 	struct rte_ring *events;
 	struct vigil_ftable table;
 	uint64_t table_heap_bytes; /* heap taken by the table, measured */

@@ -81,6 +81,32 @@ if [ "$(nproc)" -ge 2 ]; then
 	fi
 	check "both workers had flows" 2 \
 		"$(rcli hgetall vigil:stats | paste - - | awk '$1 ~ /^lcore\.[0-9]+\.flows_created$/ && $2 > 0' | wc -l)"
+	# RX and one worker on two lcores: the worker decodes (decode_on
+	# auto), and must key, time and count exactly as the RX lcore does.
+	for where in worker rx; do
+		cat >"$tmp/split-$where.conf" <<CONF
+lcores = { rx = [ 0 ]; workers = [ 1 ]; };
+dispatch = { decode_on = "$where"; };
+CONF
+		run "split-$where" -c "$tmp/split-$where.conf" -- "${EAL_ARGS[@]}"
+		check "decode on the $where: replay exits 0" 0 "$(cat "$tmp/split-$where.rc")"
+		if cmp -s <(strip "$tmp/first.jsonl") <(strip "$tmp/split-$where.jsonl"); then
+			ok "decode on the $where gives identical records"
+		else
+			fail "decode on the $where differs: $(diff <(strip "$tmp/first.jsonl") <(strip "$tmp/split-$where.jsonl") | head -3)"
+		fi
+	done
+	# Where the decoding ran shows in whose counters the tunnels are.
+	"$GENCAP" -o "$tmp/vx.pcap" --profile imix --flows 20 --packets 200 \
+		--encap vxlan 2>/dev/null
+	for where in worker rx; do
+		rcli del vigil:stats >/dev/null
+		"$VIGIL" -r "$tmp/vx.pcap" -c "$tmp/split-$where.conf" \
+			--redis "127.0.0.1:$REDIS_PORT" -- "${EAL_ARGS[@]}" >/dev/null 2>&1
+		echo "$where $(rcli hget vigil:stats lcore.0.tunnel_vxlan) $(rcli hget vigil:stats lcore.1.tunnel_vxlan)"
+	done >"$tmp/where.txt"
+	check "VXLAN decoded on the worker lcore (decode_on worker)" "worker 0 200" "$(sed -n 1p "$tmp/where.txt")"
+	check "VXLAN decoded on the RX lcore (decode_on rx)" "rx 200 0" "$(sed -n 2p "$tmp/where.txt")"
 fi
 
 # A real third-party capture, when the shared data folder is present.

@@ -519,10 +519,12 @@ test_check_burst_vs_ring(void **state)
 static void
 test_check_mbufs_for_layout(void **state)
 {
-	/* 2 RX lcores x 4 workers x 4096 slots = 32768, one port with 2 x
-	 * 1024 descriptors = 2048, 6 lcores x (256 cache + 2 x 32 x 4) = 3072:
-	 * 37888 mbufs can be parked at once. */
-	const uint32_t need = 2 * 4 * 4096 + 2 * 1024 + 6 * (256 + 2 * 32 * 4);
+	/* 2 RX lcores x 4 workers x 2 rings (to the worker and back) x 4096
+	 * slots = 65536, one port with 2 x 1024 descriptors = 2048, 6 lcores
+	 * x (256 cache + 2 x 32 x 4) = 3072: 70656 mbufs can be parked at
+	 * once. */
+	const uint32_t need =
+		2 * 4 * 2 * 4096 + 2 * 1024 + 6 * (256 + 2 * 32 * 4);
 
 	(void)state;
 	assert_int_equal(vigil_conf_load_string(&conf,
@@ -537,12 +539,45 @@ test_check_mbufs_for_layout(void **state)
 	assert_int_equal(vigil_conf_check(&conf, err, sizeof(err)), -1);
 	assert_true(strncmp(err, "m.conf: mempool.mbufs = 16383 is too small",
 			    42) == 0);
-	assert_non_null(strstr(err, "37888 mbufs"));
+	assert_non_null(strstr(err, "70656 mbufs"));
 	conf.mbufs = need - 1;
 	assert_int_equal(vigil_conf_check(&conf, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "mempool.mbufs"));
 	conf.mbufs = need;
 	assert_int_equal(vigil_conf_check(&conf, err, sizeof(err)), 0);
+}
+
+static void
+test_check_decode_on(void **state)
+{
+	(void)state;
+	assert_int_equal(vigil_conf_load_string(&conf,
+						"dispatch = { decode_on = "
+						"\"wrkr\"; };\n",
+						"d.conf", err, sizeof(err)),
+			 0);
+	assert_int_equal(vigil_conf_check(&conf, err, sizeof(err)), -1);
+	assert_string_equal(err, "d.conf: dispatch.decode_on = \"wrkr\": use "
+				 "\"auto\", \"rx\" or \"worker\"");
+	assert_int_equal(vigil_conf_load_string(&conf,
+						"lcores = { rx = [ 1 ]; "
+						"workers = [ 2, 3 ]; };\n"
+						"dispatch = { decode_on = "
+						"\"worker\"; };\n",
+						"d.conf", err, sizeof(err)),
+			 0);
+	assert_int_equal(vigil_conf_check(&conf, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs exactly one worker (lcores.workers "
+				    "lists 2)"));
+	assert_int_equal(vigil_conf_load_string(&conf,
+						"lcores = { rx = [ 1 ]; "
+						"workers = [ 2 ]; };\n"
+						"dispatch = { decode_on = "
+						"\"worker\"; };\n",
+						"d.conf", err, sizeof(err)),
+			 0);
+	assert_int_equal(vigil_conf_check(&conf, err, sizeof(err)), 0);
+	assert_string_equal(conf.decode_on, "worker");
 }
 
 static void
@@ -689,6 +724,7 @@ main(void)
 		T(test_check_ring_sizes_pow2),
 		T(test_check_burst_vs_ring),
 		T(test_check_mbufs_for_layout),
+		T(test_check_decode_on),
 		T(test_check_rx_lcores_need_queues),
 		T(test_set_redis_ok),
 		T(test_set_redis_refused),
