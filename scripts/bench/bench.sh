@@ -19,14 +19,19 @@
 #   testpmd   rxonly Mpps, its forwarding core on PKT (main lcore on MAIN)
 #   tp cpp    testpmd's TSC cycles per packet (TSC Hz / rate)
 #   pipeline  vigil Mpps with RX on MAIN and one worker on PKT: the same
-#             two cores testpmd is given
+#             two cores testpmd is given (dispatch.decode_on auto: the
+#             worker decodes, the RX lcore polls and hands packets on)
 #   ratio     pipeline / testpmd, the median of ROUNDS paired runs
 #             (testpmd and vigil alternate, so drift on a shared host hits
 #             both alike)
 #   rx cpp    the RX lcore's busy cycles per packet (the PMD's copy and
 #             rte_eth_rx_burst included; compare with tp cpp)
-#   w1 cpp    the worker's busy cycles per packet, and w1 cap the Mpps
-#             that one worker could take (TSC Hz / cpp)
+#   w cpp     the pipeline worker's busy cycles per packet (decode and
+#             flow tracking)
+#   fl cpp    the worker's cycles per packet when the RX lcore decodes
+#             (decode_on rx, as with several workers): flow tracking
+#             alone; w1 cap is the Mpps that one worker could then take
+#             (TSC Hz / fl cpp)
 #   1-lcore   vigil Mpps with RX and the worker on PKT alone
 #   w2 cap    worker capacity with two workers (on MAIN and PKT, RX on
 #             MAIN): the scaling from one worker to two
@@ -109,6 +114,7 @@ vigil_run() {
 ports = ( { device = "$dev"; } );
 lcores = { rx = [ $rx ]; workers = [ $workers ]; };
 mempool = { mbufs = $mbufs; };
+dispatch = { decode_on = "${decode_on:-auto}"; };
 flow = { max_flows = 1048576; };
 CONF
 	timeout $((dur + 60)) build/app/vigil/vigil -c "$work/bench.conf" \
@@ -127,7 +133,7 @@ tsc_mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibrati
 [ -n "$tsc_mhz" ] || tsc_mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz.*/\1/p' | tail -1)
 [ -n "$tsc_mhz" ] || tsc_mhz=$(awk '/^bogomips/ { print $3 / 2; exit }' /proc/cpuinfo)
 
-printf "%-8s %8s %7s %8s %6s %7s %7s %7s %8s %7s\n" source testpmd "tp cpp" pipeline ratio "rx cpp" "w1 cpp" "w1 cap" 1-lcore "w2 cap"
+printf "%-8s %8s %7s %8s %6s %7s %7s %7s %7s %8s %7s\n" source testpmd "tp cpp" pipeline ratio "rx cpp" "w cpp" "fl cpp" "w1 cap" 1-lcore "w2 cap"
 for s in "${sources[@]}"; do
 	dev=$(device_for "$s")
 	mbufs=262143
@@ -135,11 +141,12 @@ for s in "${sources[@]}"; do
 	*rx_pcap=*) f=${dev#*rx_pcap=}; f=${f%%,*}
 		n=$(npkts_of "$f"); mbufs=$(( (n + 65536) | 1023 )) ;;
 	esac
-	tps=() pls=() ratios=() rxc=() wc=() wcap=()
+	tps=() pls=() ratios=() rxc=() wc=() fc=() wcap=()
 	for ((r = 0; r < rounds; r++)); do
 		t=$(testpmd_mpps "$dev" "$mbufs")
-		read -r v rc cpp w1 <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" rx_mpps rx_cpp worker_cpp worker_cap_mpps)"
-		tps+=("$t") pls+=("$v") rxc+=("$rc") wc+=("$cpp") wcap+=("$w1")
+		read -r v rc cpp <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" rx_mpps rx_cpp worker_cpp)"
+		read -r fcpp w1 <<<"$(decode_on=rx vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp worker_cap_mpps)"
+		tps+=("$t") pls+=("$v") rxc+=("$rc") wc+=("$cpp") fc+=("$fcpp") wcap+=("$w1")
 		ratios+=("$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print 0 }')")
 	done
 	med() { printf "%s\n" "$@" | median | awk '{ printf "%.2f", $1 }'; }
@@ -147,9 +154,9 @@ for s in "${sources[@]}"; do
 	read -r one _ <<<"$(vigil_run "$dev" "$mbufs" "$pkt_core" "$pkt_core" rx_mpps)"
 	read -r w2 _ <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$main_core, $pkt_core" worker_cap_mpps)"
 	tcpp=$(awk -v t="$t" -v hz="$tsc_mhz" 'BEGIN { if (t > 0) printf "%.0f", hz / t; else print "-" }')
-	printf "%-8s %8s %7s %8s %6s %7s %7s %7s %8s %7s\n" "$s" "$t" "$tcpp" "$(med "${pls[@]}")" \
+	printf "%-8s %8s %7s %8s %6s %7s %7s %7s %7s %8s %7s\n" "$s" "$t" "$tcpp" "$(med "${pls[@]}")" \
 		"$(med "${ratios[@]}")" "$(med "${rxc[@]}" | cut -d. -f1)" "$(med "${wc[@]}" | cut -d. -f1)" \
-		"$(med "${wcap[@]}")" "$one" "$w2"
+		"$(med "${fc[@]}" | cut -d. -f1)" "$(med "${wcap[@]}")" "$one" "$w2"
 	echo "         rounds: testpmd ${tps[*]} | pipeline ${pls[*]} | ratio ${ratios[*]}"
 done
 echo "(Mpps; cores $cores, ${dur}s per run, $rounds rounds, TSC $tsc_mhz MHz," \
