@@ -31,7 +31,8 @@ case $seconds in
 	exit 2
 	;;
 esac
-targets=(fuzz_decode fuzz_conf)
+targets=(fuzz_decode fuzz_conf fuzz_l7_dns fuzz_l7_http fuzz_l7_tls fuzz_l7_ssh
+	fuzz_l7_stratum fuzz_l7_quic)
 optional=(fuzz_decode_ft) # built when lib/decode has a fragment table
 bdir=build-fuzz
 out=$bdir/fuzz-out
