@@ -144,7 +144,9 @@ parse_msg(const uint8_t *m, uint32_t len, struct vigil_dns_msg *out)
 		off += 10;
 		if (off + rdlen > len)
 			return bad(VIGIL_L7_WHY_DNS_TRUNCATED);
-		if (type == 1 || type == 28 || type == 5) {
+		/* rdlen 0: a deletion in UPDATE, or an IQUERY's answer; no
+		 * data to report */
+		if (rdlen > 0 && (type == 1 || type == 28 || type == 5)) {
 			struct vigil_dns_answer *an;
 			if (out->n_answers == VIGIL_DNS_ANSWERS_MAX) {
 				out->answers_trunc = true;

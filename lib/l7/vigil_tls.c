@@ -481,9 +481,15 @@ server_hello(struct vigil_l7_crypto *c, struct cur m,
 	out->legacy_version = (uint16_t)get(&m, 2);
 	out->version = out->legacy_version;
 	get(&m, 32);
-	vec(&m, 1);
-	out->cipher = (uint16_t)get(&m, 2);
-	get(&m, 1);
+	/* TLS 1.3 drafts before 22 (0x7fxx) have no session id and no
+	 * compression method in the ServerHello */
+	if ((out->legacy_version >> 8) == 0x7f) {
+		out->cipher = (uint16_t)get(&m, 2);
+	} else {
+		vec(&m, 1);
+		out->cipher = (uint16_t)get(&m, 2);
+		get(&m, 1);
+	}
 	if (m.bad)
 		return VIGIL_L7_RET_BAD(TLS_BAD_HANDSHAKE);
 	if (cur_left(&m) > 0) {
@@ -745,8 +751,10 @@ certificate(struct cur m, struct vigil_tls_server_hello *out)
 	skip = tlv(&tbs, &tag); /* subject */
 	if (tbs.bad || tag != 0x30 ||
 	    !render_name(skip, out->subject.s, sizeof(out->subject.s),
-			 &out->subject.len, &out->subject.trunc))
+			 &out->subject.len, &out->subject.trunc)) {
+		out->issuer.len = out->subject.len = 0; /* both or none */
 		return false;
+	}
 	out->has_cert = true;
 	return true;
 }

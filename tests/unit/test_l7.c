@@ -358,6 +358,21 @@ test_dns_many_answers(void **state)
 	assert_int_equal(d.n_answers, VIGIL_DNS_ANSWERS_MAX);
 	assert_true(d.answers_trunc);
 	assert_int_equal(d.answers[7].ttl, 307);
+
+	/* An inverse query: no question, an A answer without data */
+	dns_header(&m, 7, 0x0900, 0, 1);
+	put16(&m, 0xc00c);
+	m.n -= 2;
+	put8(&m, 0);
+	put16(&m, 1);
+	put16(&m, 1);
+	put32(&m, 0);
+	put16(&m, 0);
+	r = vigil_dns_parse(m.b, (uint32_t)m.n, false, &d);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_int_equal(d.opcode, 1);
+	assert_false(d.has_query);
+	assert_int_equal(d.n_answers, 0);
 }
 
 static void
@@ -962,6 +977,27 @@ test_tls_server(void **state)
 	assert_string_equal(s.ja3s, "15af977ce25de452b96affa2addb1036");
 	assert_false(s.has_cert);
 	(void)b;
+
+	/* A TLS 1.3 draft-18 ServerHello: no session id, no compression */
+	{
+		struct mb m;
+		m.n = 0;
+		put8(&m, 0x16);
+		put16(&m, 0x0303);
+		put16(&m, 4 + 2 + 32 + 2 + 2);
+		put8(&m, 2);
+		put8(&m, 0);
+		put16(&m, 2 + 32 + 2 + 2);
+		put16(&m, 0x7f12);
+		for (int i = 0; i < 32; i++)
+			put8(&m, 7);
+		put16(&m, 0x1301);
+		put16(&m, 0);
+		r = vigil_tls_parse_server(cr, m.b, (uint32_t)m.n, &s);
+		assert_int_equal(r.rc, VIGIL_L7_DONE);
+		assert_int_equal(s.version, 0x7f12);
+		assert_int_equal(s.cipher, 0x1301);
+	}
 }
 
 static void
