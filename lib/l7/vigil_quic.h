@@ -14,7 +14,9 @@
  * order, and a packet may carry its CRYPTO frames out of order.
  *
  * Versions: 1, 2 and draft-29. Only the first packet of a datagram is read
- * (the Initial comes first when packets are coalesced).
+ * (the Initial comes first when packets are coalesced). Call it on the
+ * client's datagrams only: the server's Initials use the "server in" keys
+ * of the client's first DCID, and fail here as quic_decrypt_failed.
  *
  * Returns (see vigil_l7.h): DONE when the ClientHello is complete and
  * parsed (len = the bytes of this QUIC packet); NEED_MORE (len 0) when
