@@ -95,6 +95,7 @@ struct pending {
 struct dctx {
 	const struct vigil_decoder *d;
 	struct vigil_frag_table *ft;
+	const uint8_t *frame; /* the frame start, for payload offsets */
 	uint64_t now_us;
 	struct vigil_pkt_meta *m;
 	uint32_t vni;	  /* id of the innermost tunnel that has one */
@@ -939,6 +940,15 @@ decode_ip_payload(struct dctx *c, uint8_t family, uint8_t proto,
 		       &dport);
 	if (rc != VIGIL_DECODE_OK)
 		return rc;
+	/* Where the payload starts, for inspection (decode_l4 checked the
+	 * header is there). */
+	if (proto == IPPROTO_V4_TCP || proto == IPPROTO_V4_UDP) {
+		size_t off = (size_t)(p - c->frame) +
+			     (proto == IPPROTO_V4_TCP ? (size_t)(p[12] >> 4) * 4
+						      : 8);
+
+		m->payload_off = off > UINT16_MAX ? 0 : (uint16_t)off;
+	}
 	canonicalize(c, family, proto, src, dst, alen, sport, dport);
 	return VIGIL_DECODE_OK;
 }
@@ -1393,6 +1403,7 @@ vigil_decode_pkt_ft(const struct vigil_decoder *d, struct vigil_frag_table *ft,
 
 	c.d = d;
 	c.ft = ft;
+	c.frame = frame;
 	c.now_us = now_us;
 	c.m = m;
 	c.vni = 0;

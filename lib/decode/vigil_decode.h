@@ -114,8 +114,15 @@ struct vigil_pkt_meta {
 			       * the worker's rte_hash signature */
 	uint8_t dir;	      /* 0: the sender is key side 0; 1: side 1 */
 	uint8_t tcp_flags;    /* TCP flags byte, 0 otherwise */
-	uint8_t icmp_type;
-	uint8_t icmp_code;
+	union {
+		struct {
+			uint8_t icmp_type; /* ICMP, ICMPv6 */
+			uint8_t icmp_code;
+		};
+		/* TCP, UDP: offset of the transport payload in the frame
+		 * (0 for a later fragment), for application inspection. */
+		uint16_t payload_off;
+	};
 	uint8_t notes;	      /* VIGIL_NOTE_* seen while decoding */
 	uint8_t pad;
 	uint16_t tcp_win;     /* TCP window field (unscaled), 0 otherwise */

@@ -345,8 +345,9 @@ test_ipv4_tcp(void **state)
 	assert_int_equal(m.l2_len, 14 + 20 + 20 + 100);
 	assert_int_equal(m.ip_len, 140);
 	assert_int_equal(m.payload_len, 100);
-	assert_int_equal(m.icmp_type, 0);
-	assert_int_equal(m.icmp_code, 0);
+	/* The payload starts after Ethernet, IPv4 and TCP (shares its
+	 * bytes with the ICMP type and code). */
+	assert_int_equal(m.payload_off, 14 + 20 + 20);
 
 	/* FIN|PSH|ACK with 2 bytes of payload, padded to 60 bytes by
 	 * Ethernet: lengths come from the IP header, not the frame. */
@@ -454,6 +455,7 @@ test_ipv4_udp(void **state)
 	assert_int_equal(m.tcp_flags, 0);
 	assert_int_equal(m.ip_len, 20 + 8 + 33);
 	assert_int_equal(m.payload_len, 33);
+	assert_int_equal(m.payload_off, 14 + 20 + 8);
 	assert_int_equal(m.l2_len, 14 + 20 + 8 + 33);
 
 	/* UDP length shorter than the IP payload: UDP length wins. */
