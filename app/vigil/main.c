@@ -227,7 +227,14 @@ memory_estimate_mb(const struct vigil_conf *c)
 	b += (uint64_t)c->nworkers * c->max_flows * 128;
 	b += (uint64_t)c->nworkers * c->event_ring_size *
 	     sizeof(struct vigil_flow_rec);
-	b += (uint64_t)c->nrx * c->nworkers * c->worker_ring_size * 8;
+	/* Rings to the workers and back. */
+	b += (uint64_t)c->nrx * c->nworkers * c->worker_ring_size * 16;
+	/* Inspection: contexts, the L7 ring and its staging. */
+	if (c->l7_enabled)
+		b += (uint64_t)c->nworkers *
+		     (vigil_inspector_bytes(c) +
+		      ((uint64_t)c->l7_ring_size + 512) *
+			      sizeof(struct vigil_l7_rec));
 	return (unsigned)(b >> 20) + 1;
 }
 

@@ -85,6 +85,19 @@ static const struct conf_row settings[] = {
 	  "ICMP idle timeout, seconds"),
 	U("flow.other_idle_s", other_idle_s, 1, 86400, 60,
 	  "idle timeout of other IP protocols, seconds"),
+	U("l7.enabled", l7_enabled, 0, 1, 1,
+	  "1: inspect payload for application metadata (DNS, HTTP, TLS, SSH, "
+	  "QUIC, Stratum)"),
+	U("l7.contexts", l7_contexts, 16, 1048576, 4096,
+	  "flows a worker inspects at once"),
+	U("l7.inspect_bytes", l7_inspect_bytes, 64, 1048576, 8192,
+	  "payload bytes inspected in each direction of a flow"),
+	U("l7.buffer_bytes", l7_buffer_bytes, 512, 65536, 4096,
+	  "largest message gathered across segments, per direction"),
+	U("l7.ring_size", l7_ring_size, 64, 1048576, 4096,
+	  "slots of each worker-to-publisher L7 record ring (power of two)"),
+	U("l7.pending_max", l7_pending_max, 1024, 16777216, 262144,
+	  "L7 records the publisher holds until their flow record comes"),
 	S("redis.host", redis_host, "127.0.0.1", C_HOST,
 	  "Redis server address or name"),
 	U("redis.port", redis_port, 1, 65535, 6379, "Redis server port"),
@@ -717,6 +730,12 @@ vigil_conf_check(const struct vigil_conf *c, char *err, size_t errlen)
 		set_err(err, errlen,
 			"%s: flow.event_ring_size = %u must be a power of two",
 			src, c->event_ring_size);
+		return -1;
+	}
+	if (!is_pow2(c->l7_ring_size)) {
+		set_err(err, errlen,
+			"%s: l7.ring_size = %u must be a power of two", src,
+			c->l7_ring_size);
 		return -1;
 	}
 	if (c->burst >= c->worker_ring_size) {

@@ -64,6 +64,12 @@ struct vigil_conf {
 	uint32_t tcp_closed_s;
 	uint32_t active_timeout_s;
 	uint32_t max_tunnels;
+	uint32_t l7_enabled;	   /* 0 or 1 */
+	uint32_t l7_contexts;	   /* inspection contexts per worker */
+	uint32_t l7_inspect_bytes; /* payload inspected a direction */
+	uint32_t l7_buffer_bytes;  /* reassembly buffer a direction */
+	uint32_t l7_ring_size;	   /* L7 records ring per worker */
+	uint32_t l7_pending_max;   /* L7 records awaiting their flow record */
 	uint32_t udp_idle_s;
 	uint32_t icmp_idle_s;
 	uint32_t other_idle_s;

@@ -358,6 +358,30 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 	w->tunnels = rte_zmalloc_socket("vigil_tunnels",
 					sizeof(*w->tunnels) * w->max_tunnels,
 					RTE_CACHE_LINE_SIZE, socket);
+	if (conf->l7_enabled) {
+		w->insp = vigil_inspector_create(conf, id, socket, err, errlen);
+		if (w->insp == NULL) {
+			vigil_worker_free(w);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "vigil_l7_%u", id);
+		w->l7_events = rte_ring_create_elem(
+			name, sizeof(struct vigil_l7_rec), conf->l7_ring_size,
+			socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		w->l7_staged = rte_zmalloc_socket(
+			"vigil_l7_staged", sizeof(*w->l7_staged) * w->staged_cap,
+			RTE_CACHE_LINE_SIZE, socket);
+		if (w->l7_events == NULL || w->l7_staged == NULL) {
+			snprintf(err, errlen,
+				 "worker %u: cannot allocate the L7 record ring "
+				 "of %u (l7.ring_size, %zu bytes each): out of "
+				 "memory",
+				 id, conf->l7_ring_size,
+				 sizeof(struct vigil_l7_rec));
+			vigil_worker_free(w);
+			return -1;
+		}
+	}
 	snprintf(name, sizeof(name), "vigil_rec_%u", id);
 	w->events = rte_ring_create_elem(name, sizeof(struct vigil_flow_rec),
 					 conf->event_ring_size, socket,
@@ -381,9 +405,15 @@ vigil_worker_free(struct vigil_worker *w)
 	rte_free(w->staged);
 	rte_free(w->tunnels);
 	rte_ring_free(w->events);
+	vigil_inspector_free(w->insp);
+	rte_ring_free(w->l7_events);
+	rte_free(w->l7_staged);
 	w->staged = NULL;
 	w->tunnels = NULL;
 	w->events = NULL;
+	w->insp = NULL;
+	w->l7_events = NULL;
+	w->l7_staged = NULL;
 }
 
 /* Entry + 1 of the tunnel a packet came through, 0 when none or the tunnel
@@ -425,8 +455,19 @@ static void
 emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
      bool remove)
 {
-	struct vigil_flow_rec *r = &w->staged[w->nstaged++];
+	struct vigil_flow_rec *r;
 	struct vigil_flow_state *f = vigil_ft_state(&w->table, e);
+
+	/* Its L7 record first: it must reach the publisher before the flow
+	 * record it belongs to. */
+	if (f->flags & VIGIL_FF_INSPECT) {
+		if (vigil_inspect_end(w->insp, e, &w->l7_staged[w->nl7_staged],
+				      w->ctr))
+			w->nl7_staged++;
+		f->flags = (uint8_t)((f->flags & ~VIGIL_FF_INSPECT) |
+				     VIGIL_FF_L7_DONE);
+	}
+	r = &w->staged[w->nstaged++];
 
 	memcpy(&r->key, vigil_ft_key(&w->table, e), sizeof(r->key));
 	r->s = *f;
@@ -447,11 +488,40 @@ emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
 }
 
 /* Move staged records to the ring. Returns the number still staged. */
+/* Move staged L7 records to their ring. Returns the number still staged
+ * (a replay waits for room; a live run drops and counts). */
+static uint32_t
+flush_l7(struct vigil_worker *w)
+{
+	unsigned n;
+
+	if (w->nl7_staged == 0)
+		return 0;
+	n = rte_ring_enqueue_burst_elem(w->l7_events, w->l7_staged,
+					sizeof(struct vigil_l7_rec),
+					w->nl7_staged, NULL);
+	vigil_ctr_add(w->ctr, VIGIL_CTR_l7_records, n);
+	if (n > 0 && n < w->nl7_staged)
+		memmove(w->l7_staged, w->l7_staged + n,
+			(w->nl7_staged - n) * sizeof(*w->l7_staged));
+	w->nl7_staged -= n;
+	if (w->nl7_staged > 0 &&
+	    ((!w->backpressure && w->state == VIGIL_W_RUN) || *w->abort)) {
+		vigil_ctr_add(w->ctr, VIGIL_CTR_drop_l7_ring_full,
+			      w->nl7_staged);
+		w->nl7_staged = 0;
+	}
+	return w->nl7_staged;
+}
+
 static uint32_t
 flush_staged(struct vigil_worker *w)
 {
 	unsigned n;
 
+	/* L7 records go first: a flow record never overtakes its own. */
+	if (flush_l7(w) > 0)
+		return w->nstaged + w->nl7_staged;
 	if (w->nstaged == 0)
 		return 0;
 	n = rte_ring_enqueue_burst_elem(w->events, w->staged,
@@ -506,6 +576,35 @@ start_flow(struct vigil_worker *w, struct vigil_flow_state *f,
 	vigil_flow_init(f, m);
 	f->tunnel = tunnel_of(w, m, m->dir != vigil_flow_orig_side(f));
 	vigil_ctr_add(w->ctr, VIGIL_CTR_flows_created, 1);
+}
+
+/* Payload inspection of a flow not yet done with it (vigil_inspect.h). */
+static void
+inspect(struct vigil_worker *w, uint32_t e, struct vigil_flow_state *f,
+	const struct vigil_pkt_meta *m, const struct rte_mbuf *mb)
+{
+	unsigned orig = vigil_flow_orig_side(f);
+	struct vigil_insp_pkt p = {
+		.entry = e,
+		.key = vigil_ft_key(&w->table, e),
+		.first_us = f->first_us,
+		.role = m->dir != orig,
+		.orig_side = orig,
+		.m = m,
+		.mb = mb,
+	};
+	bool done;
+	enum vigil_insp_rc rc;
+
+	rc = vigil_inspect_packet(w->insp, &p, (f->flags & VIGIL_FF_INSPECT) != 0,
+				  &done, &w->l7_staged[w->nl7_staged], w->ctr);
+	if (rc == VIGIL_INSP_FINISHED)
+		w->nl7_staged++;
+	if (rc == VIGIL_INSP_MORE)
+		f->flags |= VIGIL_FF_INSPECT;
+	else if (done)
+		f->flags = (uint8_t)((f->flags & ~VIGIL_FF_INSPECT) |
+				     VIGIL_FF_L7_DONE);
 }
 
 static void
@@ -580,6 +679,8 @@ handle_packets(struct vigil_worker *w, struct rte_mbuf **pkts, unsigned n)
 			start_flow(w, f, m);
 			vigil_flow_update(f, m);
 		}
+		if (w->insp != NULL && !(f->flags & VIGIL_FF_L7_DONE))
+			inspect(w, e, f, m, pkts[i]);
 		counted++;
 	}
 	vigil_ctr_add(w->ctr, VIGIL_CTR_worker_packets, counted);

@@ -49,6 +49,7 @@
 #include "vigil_decode.h"
 #include "vigil_dispatch.h"
 #include "vigil_ftable.h"
+#include "vigil_inspect.h"
 #include "vigil_stats.h"
 
 #define VIGIL_MAX_WORKERS VIGIL_MAX_STAGE_LCORES
@@ -76,6 +77,8 @@ enum vigil_hist {
 #define VIGIL_FF_FLIPPED 0x04	  /* first packet was the responder's SYN-ACK */
 #define VIGIL_FF_SEQ0 0x08	  /* TCP sequence tracking started, originator */
 #define VIGIL_FF_SEQ1 0x10	  /* ... responder */
+#define VIGIL_FF_INSPECT 0x20	  /* payload being inspected (a context) */
+#define VIGIL_FF_L7_DONE 0x40	  /* inspection of this record is over */
 
 /* The 72 bytes of state after each 48-byte key in the table. Arrays are
  * indexed by role: [0] originator, [1] responder. */
@@ -151,6 +154,9 @@ struct vigil_worker {
 	 * (dispatch.decode_on = worker); this worker decodes them. */
 	struct vigil_rx_stage *decode_for[VIGIL_MAX_RX];
 	struct rte_ring *events;
+	/* L7 records (struct vigil_l7_rec), NULL when l7.enabled is 0. A
+	 * flow's L7 record is always enqueued before its flow record. */
+	struct rte_ring *l7_events;
 	struct vigil_ftable table;
 	uint64_t table_heap_bytes; /* heap taken by the table, measured */
 	uint32_t burst;
@@ -176,6 +182,9 @@ struct vigil_worker {
 	uint32_t nstaged;
 	uint32_t staged_cap;
 	struct vigil_flow_rec *staged; /* [staged_cap] */
+	struct vigil_inspector *insp; /* NULL when l7.enabled is 0 */
+	uint32_t nl7_staged;
+	struct vigil_l7_rec *l7_staged; /* [staged_cap] */
 	uint32_t ntunnels, max_tunnels;
 	struct vigil_tunnel_rec *tunnels; /* [max_tunnels] */
 	/* Software pipeline: the burst taken from a ring on one step is

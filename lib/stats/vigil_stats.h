@@ -114,9 +114,32 @@
 	  "packets dropped: flow table full and nothing to evict")            \
 	X(drop_event_ring_full, 1,                                             \
 	  "flow records dropped: publisher ring full")                        \
-	/* flow counters: end; publish counters: begin */                   \
+	/* flow counters: end; inspection counters: begin (lib/flow) */      \
+	X(l7_inspected, 0, "flows whose payload was inspected (a context)")   \
+	X(l7_no_context, 0,                                                    \
+	  "flows not inspected: every inspection context was in use")         \
+	X(l7_unknown, 0, "inspected flows whose protocol was not recognised") \
+	X(l7_dns, 0, "inspected flows recognised as DNS")                     \
+	X(l7_http, 0, "inspected flows recognised as HTTP")                   \
+	X(l7_tls, 0, "inspected flows recognised as TLS")                     \
+	X(l7_ssh, 0, "inspected flows recognised as SSH")                     \
+	X(l7_quic, 0, "inspected flows recognised as QUIC")                   \
+	X(l7_stratum, 0, "inspected flows recognised as Stratum")             \
+	X(l7_malformed, 0,                                                     \
+	  "inspections stopped by a malformed message (reason in l7_error)")  \
+	X(l7_gap, 0, "inspections of a TCP direction stopped by a gap")       \
+	X(l7_buffer_full, 0,                                                   \
+	  "inspections of a direction stopped: message over l7.buffer_bytes") \
+	X(l7_records, 0, "L7 records handed to the publisher")                \
+	X(drop_l7_ring_full, 1, "L7 records dropped: publisher ring full")     \
+	/* inspection counters: end; publish counters: begin */             \
 	X(drop_records_undelivered, 1,                                         \
 	  "flow records dropped: Redis unreachable or refused them")          \
+	X(l7_merged, 0, "L7 records written with their flow record")          \
+	X(drop_l7_pending_full, 1,                                             \
+	  "L7 records dropped: l7.pending_max awaiting their flow record")    \
+	X(l7_pending_expired, 0,                                               \
+	  "L7 records whose flow record never came (aged out or at exit)")    \
 	X(drop_shutdown, 1,                                                    \
 	  "packets dropped: still queued when the drain time ran out")
 
