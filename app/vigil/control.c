@@ -2,10 +2,12 @@
  * vigil control thread: everything that is allowed to block.
  *
  * One loop: drain the workers' record rings into the publisher (pipelined
- * XADDs), write a counter snapshot every stats.interval_ms, watch for
- * SIGINT/SIGTERM and for the end of a replay, and lead the shutdown: set
- * `stop`, wait for the workers to finish, give up waiting (set `abort`)
- * after shutdown.drain_timeout_ms, write the last records and stats.
+ * XADDs; each worker's L7 records before the flow records they belong to,
+ * see drain_records; pending L7 records aged by packet time), write a
+ * counter snapshot every stats.interval_ms, watch for SIGINT/SIGTERM and
+ * for the end of a replay, and lead the shutdown: set `stop`, wait for the
+ * workers to finish, give up waiting (set `abort`) after
+ * shutdown.drain_timeout_ms, write the last records and stats.
  *
  * It sleeps 1 ms when a pass found nothing to do: it is a control thread,
  * not a polling lcore.
@@ -150,6 +152,12 @@ publish_stats(struct vigil_app *app, uint64_t now_us)
 		kv_add(&kv, "flow.table_bytes", "%" PRIu64, tb);
 		kv_add(&kv, "flow.table_capacity", "%" PRIu64, cap);
 	}
+	if (c->l7_enabled) {
+		kv_add(&kv, "l7.pending", "%" PRIu32,
+		       vigil_pub_l7_pending(app->pub));
+		kv_add(&kv, "l7.pending_bytes", "%" PRIu64,
+		       vigil_pub_l7_pending_bytes(app->pub));
+	}
 	for (unsigned lc = 0; lc < RTE_MAX_LCORE; lc++) {
 		if (app->lcores[lc].nrx == 0 && app->lcores[lc].nw == 0)
 			continue;
@@ -252,7 +260,33 @@ print_progress(struct vigil_app *app, uint64_t now_us, uint64_t *last_us,
 	*last_rxcyc = snap[VIGIL_CTR_rx_cycles];
 }
 
-/* Move up to RECS_PER_PASS records of each worker to the publisher. */
+/*
+ * Move up to RECS_PER_PASS records of each worker to the publisher. A
+ * worker enqueues a flow's L7 record before its flow record, so: count the
+ * flow records there now, then take every L7 record there (at least every
+ * one enqueued before those flow records), then at most that many flow
+ * records. Each flow record then finds its L7 fields already pending.
+ */
+static unsigned
+drain_l7(struct vigil_app *app, struct rte_ring *ring)
+{
+	struct vigil_l7_rec recs[8];
+	unsigned n, total = 0, left = rte_ring_count(ring);
+
+	while (left > 0) {
+		n = rte_ring_dequeue_burst_elem(ring, recs, sizeof(recs[0]),
+						RTE_MIN(left, RTE_DIM(recs)),
+						NULL);
+		if (n == 0)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			vigil_pub_l7(app->pub, &recs[i]);
+		left -= n;
+		total += n;
+	}
+	return total;
+}
+
 static unsigned
 drain_records(struct vigil_app *app)
 {
@@ -260,16 +294,26 @@ drain_records(struct vigil_app *app)
 	unsigned total = 0;
 
 	for (unsigned j = 0; j < app->nworkers; j++) {
-		unsigned n;
+		unsigned n, left = rte_ring_count(app->w[j].events);
 
-		do {
+		if (app->w[j].l7_events != NULL) {
+			/* The flow records counted above were enqueued
+			 * after their L7 records: see those too. */
+			rte_atomic_thread_fence(__ATOMIC_ACQUIRE);
+			total += drain_l7(app, app->w[j].l7_events);
+		}
+		left = RTE_MIN(left, RECS_PER_PASS);
+		while (left > 0) {
 			n = rte_ring_dequeue_burst_elem(
 				app->w[j].events, recs, sizeof(recs[0]),
-				RTE_DIM(recs), NULL);
+				RTE_MIN(left, RTE_DIM(recs)), NULL);
+			if (n == 0)
+				break;
 			for (unsigned i = 0; i < n; i++)
 				vigil_pub_flow(app->pub, &recs[i]);
+			left -= n;
 			total += n;
-		} while (n == RTE_DIM(recs) && total < RECS_PER_PASS);
+		}
 	}
 	return total;
 }
@@ -278,7 +322,9 @@ static bool
 records_empty(const struct vigil_app *app)
 {
 	for (unsigned j = 0; j < app->nworkers; j++)
-		if (!rte_ring_empty(app->w[j].events))
+		if (!rte_ring_empty(app->w[j].events) ||
+		    (app->w[j].l7_events != NULL &&
+		     !rte_ring_empty(app->w[j].l7_events)))
 			return false;
 	return true;
 }
@@ -318,6 +364,9 @@ vigil_control_main(void *arg)
 
 		vigil_pub_connect(app->pub);
 		moved = drain_records(app);
+		/* Packet time ages pending L7 records; live, the wall
+		 * clock too (no traffic, no packet time). */
+		vigil_pub_l7_expire(app->pub, app->replay ? 0 : now);
 		vigil_pub_flush(app->pub);
 		finished = done && records_empty(app);
 
@@ -361,6 +410,9 @@ vigil_control_main(void *arg)
 			nanosleep(&ts, NULL);
 		}
 	}
+	/* L7 records still pending lost their flow record (a full ring,
+	 * the drain time): counted in l7_pending_expired. */
+	vigil_pub_l7_expire(app->pub, UINT64_MAX);
 	publish_stats(app, vigil_clock_now_us(&app->clock));
 	return NULL;
 }
@@ -383,7 +435,9 @@ vigil_print_summary(struct vigil_app *app, FILE *out)
 		snap[VIGIL_CTR_rx_packets], snap[VIGIL_CTR_worker_packets],
 		vigil_counters_drops(snap) -
 			snap[VIGIL_CTR_drop_event_ring_full] -
-			snap[VIGIL_CTR_drop_records_undelivered]);
+			snap[VIGIL_CTR_drop_records_undelivered] -
+			snap[VIGIL_CTR_drop_l7_ring_full] -
+			snap[VIGIL_CTR_drop_l7_pending_full]);
 	fprintf(out,
 		"  flows    %" PRIu64 " created, %" PRIu64
 		" records published to redis %s:%u, %" PRIu64
@@ -392,6 +446,13 @@ vigil_print_summary(struct vigil_app *app, FILE *out)
 		app->conf.redis_host, app->conf.redis_port,
 		snap[VIGIL_CTR_drop_records_undelivered],
 		snap[VIGIL_CTR_drop_event_ring_full]);
+	if (app->conf.l7_enabled)
+		fprintf(out,
+			"  l7       %" PRIu64 " flows inspected, %" PRIu64
+			" records written with their flow, %" PRIu64
+			" without a flow record\n",
+			snap[VIGIL_CTR_l7_inspected], snap[VIGIL_CTR_l7_merged],
+			snap[VIGIL_CTR_l7_pending_expired]);
 	for (unsigned i = 0; i < VIGIL_CTR_MAX; i++)
 		if (vigil_ctr_is_drop(i) && snap[i] != 0)
 			fprintf(out, "  drop     %-26s %" PRIu64 "\n",

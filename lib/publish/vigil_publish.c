@@ -33,6 +33,7 @@ struct vigil_pub {
 	bool error_logged;
 	unsigned npending;
 	uint8_t *pending_is_rec; /* [redis.pipeline] */
+	struct vigil_l7pub *l7;	 /* NULL when l7.enabled is 0 */
 	char flows_key[128];
 	char maxlen[24];
 };
@@ -57,6 +58,14 @@ vigil_pub_create(const struct vigil_conf *c, struct vigil_counters *ctr)
 	if (p->pending_is_rec == NULL) {
 		free(p);
 		return NULL;
+	}
+	if (c->l7_enabled) {
+		p->l7 = vigil_l7pub_create(c, ctr);
+		if (p->l7 == NULL) {
+			free(p->pending_is_rec);
+			free(p);
+			return NULL;
+		}
 	}
 	p->conf = c;
 	p->ctr = ctr;
@@ -226,8 +235,17 @@ vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r)
 {
 	struct vigil_flow_fmt fmt;
 	const char *argv[6 + 2 * VIGIL_FLOW_FIELDS];
-	unsigned n = vigil_flow_format(p->conf->sensor_id, r, &fmt);
+	const struct vigil_l7_fields *l7 = NULL;
+	unsigned n;
 	int argc = 0;
+
+	if (p->l7 != NULL) {
+		vigil_l7pub_saw(p->l7, vigil_flow_last_us(&r->s));
+		l7 = vigil_l7pub_take(p->l7, &r->key, r->s.first_us);
+		if (l7 != NULL)
+			vigil_ctr_add(p->ctr, VIGIL_CTR_l7_merged, 1);
+	}
+	n = vigil_flow_format(p->conf->sensor_id, r, l7, &fmt);
 
 	argv[argc++] = "XADD";
 	argv[argc++] = p->flows_key;
@@ -239,7 +257,34 @@ vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r)
 		argv[argc++] = fmt.field[i];
 		argv[argc++] = fmt.value[i];
 	}
+	/* hiredis copies the command into its buffer: l7 may go now. */
 	append(p, argc, argv, true);
+	vigil_l7pub_release(l7);
+}
+
+void
+vigil_pub_l7(struct vigil_pub *p, const struct vigil_l7_rec *rec)
+{
+	if (p->l7 != NULL)
+		vigil_l7pub_add(p->l7, rec);
+}
+
+unsigned
+vigil_pub_l7_expire(struct vigil_pub *p, uint64_t now_us)
+{
+	return p->l7 != NULL ? vigil_l7pub_expire(p->l7, now_us) : 0;
+}
+
+uint32_t
+vigil_pub_l7_pending(const struct vigil_pub *p)
+{
+	return p->l7 != NULL ? vigil_l7pub_count(p->l7) : 0;
+}
+
+uint64_t
+vigil_pub_l7_pending_bytes(const struct vigil_pub *p)
+{
+	return p->l7 != NULL ? vigil_l7pub_bytes(p->l7) : 0;
 }
 
 void
@@ -280,6 +325,7 @@ vigil_pub_free(struct vigil_pub *p)
 		return;
 	if (p->rc != NULL)
 		redisFree(p->rc);
+	vigil_l7pub_free(p->l7);
 	free(p->pending_is_rec);
 	free(p);
 }
@@ -433,7 +479,7 @@ put(struct vigil_flow_fmt *f, size_t *used, const char *fmt, ...)
 
 unsigned
 vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
-		  struct vigil_flow_fmt *out)
+		  const struct vigil_l7_fields *l7, struct vigil_flow_fmt *out)
 {
 	const struct vigil_flow_state *f = &r->s;
 	unsigned o = vigil_flow_orig_side(f), n = 0;
@@ -497,6 +543,9 @@ vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
 			FIELD("outer_resp_h", put(out, &used, "%s", tmp));
 	}
 	FIELD("end_reason", vigil_end_reason_name(r->reason));
+	for (unsigned i = 0; l7 != NULL && i < l7->n && i < VIGIL_L7_FIELDS;
+	     i++)
+		FIELD(l7->field[i], l7->value[i]);
 #undef FIELD
 	return n;
 }

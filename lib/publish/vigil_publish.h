@@ -26,6 +26,7 @@
 
 #include "vigil_conf.h"
 #include "vigil_flow.h"
+#include "vigil_l7pub.h"
 #include "vigil_stats.h"
 
 struct vigil_pub;
@@ -42,8 +43,22 @@ bool vigil_pub_connect(struct vigil_pub *p);
 
 bool vigil_pub_connected(const struct vigil_pub *p);
 
-/* Queue the XADD of one flow record. */
+/* Queue the XADD of one flow record, with the fields of its L7 record
+ * when one is pending (l7_merged). */
 void vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r);
+
+/* An L7 record from a worker: formatted and kept until its flow record
+ * comes (see vigil_l7pub.h). Ignored when l7.enabled is 0. */
+void vigil_pub_l7(struct vigil_pub *p, const struct vigil_l7_rec *rec);
+
+/* Age out pending L7 records whose flow record never came: now_us is the
+ * wall clock in live mode, 0 in a replay (packet time only), UINT64_MAX at
+ * exit (every one left). Bounded per call; returns how many went. */
+unsigned vigil_pub_l7_expire(struct vigil_pub *p, uint64_t now_us);
+
+/* L7 records pending and the bytes they take (0 without l7). */
+uint32_t vigil_pub_l7_pending(const struct vigil_pub *p);
+uint64_t vigil_pub_l7_pending_bytes(const struct vigil_pub *p);
 
 /* Queue "HSET key f1 v1 f2 v2 ..." (n pairs). */
 void vigil_pub_hset(struct vigil_pub *p, const char *key, unsigned n,
@@ -74,15 +89,19 @@ const char *vigil_proto_name(uint8_t proto, char *buf, size_t len);
 /* Epoch microseconds as "1767225600.123456". */
 void vigil_fmt_ts(uint64_t us, char *out, size_t len);
 
-/* Field/value pairs of the flow record, in stream order. Returns the number
- * of pairs written (at most VIGIL_FLOW_FIELDS). Strings point into `buf`. */
-#define VIGIL_FLOW_FIELDS 28
+/* Field/value pairs of the flow record, in stream order, then the fields
+ * of its L7 record when l7 is not NULL (they point into *l7, which must
+ * outlive the use of *out). Returns the number of pairs written (at most
+ * VIGIL_FLOW_FIELDS). Other strings point into `buf`. */
+#define VIGIL_CONN_FIELDS 28
+#define VIGIL_FLOW_FIELDS (VIGIL_CONN_FIELDS + VIGIL_L7_FIELDS)
 struct vigil_flow_fmt {
 	const char *field[VIGIL_FLOW_FIELDS];
 	const char *value[VIGIL_FLOW_FIELDS];
 	char buf[1024];
 };
 unsigned vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
+			   const struct vigil_l7_fields *l7,
 			   struct vigil_flow_fmt *out);
 
 #endif /* VIGIL_PUBLISH_H */

@@ -450,7 +450,7 @@ test_flow_format_tcp(void **state)
 	set_hist(&r, "ShADadFf");
 	vigil_flow_uid("sensor-1", &r, uid, sizeof(uid));
 
-	n = vigil_flow_format("sensor-1", &r, &f);
+	n = vigil_flow_format("sensor-1", &r, NULL, &f);
 	assert_int_equal(n, RTE_DIM(want));
 	assert_true(n <= VIGIL_FLOW_FIELDS);
 	for (unsigned i = 0; i < n; i++) {
@@ -463,7 +463,7 @@ test_flow_format_tcp(void **state)
 	/* Tagged: `vlan` appears, right before end_reason; idle reason. */
 	r.key.vlan = 300;
 	r.reason = VIGIL_END_IDLE;
-	n = vigil_flow_format("sensor-1", &r, &f);
+	n = vigil_flow_format("sensor-1", &r, NULL, &f);
 	assert_int_equal(n, RTE_DIM(want) + 1);
 	assert_string_equal(f.field[n - 2], "vlan");
 	assert_string_equal(f.value[n - 2], "300");
@@ -488,7 +488,7 @@ test_flow_format_ipv6_and_udp(void **state)
 	set_counts(&r, 0, 1, 30, 78, 92);
 	set_counts(&r, 1, 1, 90, 138, 152);
 	set_hist(&r, "Dd");
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_int_equal(n, RTE_DIM(fields_untagged));
 	for (unsigned i = 0; i < n; i++)
 		assert_string_equal(f.field[i], fields_untagged[i]);
@@ -507,7 +507,7 @@ test_flow_format_ipv6_and_udp(void **state)
 	/* A flow without history letters (empty datagrams) has no
 	 * `history` field: fields without a value are omitted. */
 	set_hist(&r, "");
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_int_equal(n, RTE_DIM(fields_untagged) - 1);
 	assert_null(field(&f, n, "history"));
 	assert_string_equal(f.field[n - 2], "conn_state");
@@ -519,7 +519,7 @@ test_flow_format_ipv6_and_udp(void **state)
 	set_counts(&r, 0, 4000000, 5000000000ull, 5112000000ull,
 		   0xffffffffffffull);
 	r.s.pkts[1] = 0;
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_pkts"), "4000000");
 	assert_string_equal(field(&f, n, "orig_bytes"), "5000000000");
 	assert_string_equal(field(&f, n, "orig_ip_bytes"), "5112000000");
@@ -542,7 +542,7 @@ test_flow_format_icmp(void **state)
 		"192.168.0.1", 0);
 	r.s.pkts[0] = 3;
 	r.s.pkts[1] = 3;
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "192.168.0.89");
 	assert_string_equal(field(&f, n, "orig_p"), "8");
 	assert_string_equal(field(&f, n, "resp_h"), "192.168.0.1");
@@ -557,7 +557,7 @@ test_flow_format_icmp(void **state)
 	 * and the same Community ID. */
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "192.168.0.1", 0,
 		"192.168.0.89", 0);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "192.168.0.1");
 	assert_string_equal(field(&f, n, "orig_p"), "0");
 	assert_string_equal(field(&f, n, "resp_p"), "8");
@@ -567,7 +567,7 @@ test_flow_format_icmp(void **state)
 	/* Port unreachable: type 3, code 3. */
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "192.168.0.89", 3,
 		"192.168.0.1", 3);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_p"), "3");
 	assert_string_equal(field(&f, n, "resp_p"), "3");
 
@@ -576,7 +576,7 @@ test_flow_format_icmp(void **state)
 	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_ICMP, "10.0.0.1", 3, "10.0.0.2",
 		1);
 	assert_int_equal(orig(&r), 0);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.1");
 	assert_string_equal(field(&f, n, "orig_p"), "3");
 	assert_string_equal(field(&f, n, "resp_h"), "10.0.0.2");
@@ -586,7 +586,7 @@ test_flow_format_icmp(void **state)
 	 * advertisement (136). */
 	r = rec(VIGIL_AF_INET6, VIGIL_IPPROTO_ICMPV6,
 		"fe80::200:86ff:fe05:80da", 135, "fe80::260:97ff:fe07:69ea", 0);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "fe80::200:86ff:fe05:80da");
 	assert_string_equal(field(&f, n, "resp_h"), "fe80::260:97ff:fe07:69ea");
 	assert_string_equal(field(&f, n, "orig_p"), "135");
@@ -598,14 +598,14 @@ test_flow_format_icmp(void **state)
 	/* ICMPv6 echo request: 128 and 129. */
 	r = rec(VIGIL_AF_INET6, VIGIL_IPPROTO_ICMPV6, "2001:db8::9", 128,
 		"2001:db8::1", 0);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "2001:db8::9");
 	assert_string_equal(field(&f, n, "orig_p"), "128");
 	assert_string_equal(field(&f, n, "resp_p"), "129");
 
 	/* Another protocol: its number, ports 0. */
 	r = rec(VIGIL_AF_INET, 47, "10.0.0.2", 0, "10.0.0.1", 0);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "proto"), "47");
 	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.2");
 	assert_string_equal(field(&f, n, "orig_p"), "0");
@@ -652,7 +652,7 @@ test_flow_format_from_flow_lib(void **state)
 			vigil_flow_init(&r.s, &m);
 		assert_true(vigil_flow_update(&r.s, &m));
 	}
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.9");
 	assert_string_equal(field(&f, n, "orig_p"), "40000");
 	assert_string_equal(field(&f, n, "resp_p"), "22");
@@ -692,7 +692,7 @@ test_flow_format_end_reasons(void **state)
 	vigil_flow_uid("s", &r, uid, sizeof(uid));
 	for (unsigned i = 0; i < RTE_DIM(want); i++) {
 		r.reason = want[i].reason;
-		n = vigil_flow_format("s", &r, &f);
+		n = vigil_flow_format("s", &r, NULL, &f);
 		assert_int_equal(n, RTE_DIM(fields_untagged) - 1);
 		assert_string_equal(f.field[n - 1], "end_reason");
 		assert_string_equal(f.value[n - 1], want[i].name);
@@ -717,7 +717,7 @@ test_flow_format_flipped_and_tunnel(void **state)
 	set_hist(&r, "^hADd");
 	set_counts(&r, 0, 2, 50, 130, 158);
 	set_counts(&r, 1, 2, 70, 150, 178);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "history"), "^hADd");
 	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.9");
 	assert_string_equal(field(&f, n, "orig_bytes"), "50");
@@ -739,7 +739,7 @@ test_flow_format_flipped_and_tunnel(void **state)
 	r.tun.id = 4242;
 	assert_int_equal(inet_pton(AF_INET, "172.16.0.1", r.tun.src), 1);
 	assert_int_equal(inet_pton(AF_INET, "172.16.0.2", r.tun.dst), 1);
-	n = vigil_flow_format("s", &r, &f);
+	n = vigil_flow_format("s", &r, NULL, &f);
 	assert_string_equal(field(&f, n, "orig_h"), "10.0.0.9");
 	assert_string_equal(field(&f, n, "resp_h"), "10.0.0.1");
 	assert_string_equal(field(&f, n, "orig_p"), "40000");

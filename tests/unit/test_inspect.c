@@ -1,0 +1,347 @@
+/*
+ * Unit tests of the worker's payload inspection (lib/flow/vigil_inspect):
+ * what reaches the parsers, in what order, when inspection ends, what the
+ * L7 record holds, and that contexts are never lost. Packets are real
+ * mbufs with payload at the offset the decoder would give.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+
+#include "vigil_conf.h"
+#include "vigil_inspect.h"
+#include "vigil_stats.h"
+
+#define OFF 54 /* Ethernet + IPv4 + TCP (or anything: only the offset counts) */
+
+static struct rte_mempool *mp;
+static struct vigil_conf conf;
+static struct vigil_inspector *in;
+static struct vigil_counters ctr;
+static struct vigil_l7_rec rec;
+static struct rte_mbuf *held[64];
+static unsigned nheld;
+
+static uint64_t
+C(enum vigil_ctr id)
+{
+	return vigil_ctr_read(&ctr, id);
+}
+
+static void
+setup_inspector(const char *settings)
+{
+	char err[256];
+
+	vigil_conf_defaults(&conf);
+	assert_int_equal(vigil_conf_load_string(&conf, settings, "t.conf", err,
+						sizeof(err)),
+			 0);
+	in = vigil_inspector_create(&conf, 0, SOCKET_ID_ANY, err, sizeof(err));
+	if (in == NULL)
+		fail_msg("%s", err);
+	memset(&ctr, 0, sizeof(ctr));
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < nheld; i++)
+		rte_pktmbuf_free(held[i]);
+	nheld = 0;
+	vigil_inspector_free(in);
+	in = NULL;
+	return 0;
+}
+
+/* Flow `id`: 10.0.0.1:40000+id (key side 1, the client) to 10.0.0.2:port
+ * (key side 0). */
+static struct vigil_flow_key
+key_of(unsigned id, uint8_t proto, uint16_t port)
+{
+	struct vigil_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = VIGIL_AF_INET;
+	k.proto = proto;
+	k.addr[0][0] = 10, k.addr[0][3] = 2;
+	k.addr[1][0] = 10, k.addr[1][3] = 1;
+	k.port[0] = port;
+	k.port[1] = (uint16_t)(40000 + id);
+	return k;
+}
+
+/* One packet of flow `entry` from the client (role 0) or the server. */
+static enum vigil_insp_rc
+pkt(uint32_t entry, const struct vigil_flow_key *k, unsigned role,
+    uint32_t seq, const void *payload, uint32_t len, bool started,
+    bool *done)
+{
+	struct rte_mbuf *mb = rte_pktmbuf_alloc(mp);
+	struct vigil_pkt_meta *m;
+	char *d;
+
+	assert_non_null(mb);
+	d = rte_pktmbuf_append(mb, (uint16_t)(OFF + len));
+	assert_non_null(d);
+	memset(d, 0, OFF);
+	memcpy(d + OFF, payload, len);
+	m = vigil_pkt_meta(mb);
+	memset(m, 0, sizeof(*m));
+	m->key = *k;
+	m->dir = role == 0 ? 1 : 0; /* the client is key side 1 */
+	m->payload_len = len;
+	m->payload_off = len ? OFF : 0;
+	m->tcp_seq = seq;
+	held[nheld++] = mb;
+
+	struct vigil_insp_pkt p = {
+		.entry = entry,
+		.key = k,
+		.first_us = 1000,
+		.role = role,
+		.orig_side = 1,
+		.m = m,
+		.mb = mb,
+	};
+	return vigil_inspect_packet(in, &p, started, done, &rec, &ctr);
+}
+
+static void
+test_http_request_over_two_segments(void **state)
+{
+	static const char req1[] = "GET /index.html HTTP/1.1\r\nHost: exa";
+	static const char req2[] = "mple.com\r\nUser-Agent: curl/8.0\r\n\r\n";
+	static const char resp[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>";
+	struct vigil_flow_key k = key_of(1, VIGIL_IPPROTO_TCP, 80);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	/* A SYN carries nothing: no context yet. */
+	assert_int_equal(pkt(7, &k, 0, 100, "", 0, false, &done),
+			 VIGIL_INSP_SKIP);
+	assert_false(done);
+	assert_int_equal(vigil_inspector_active(in), 0);
+	assert_int_equal(pkt(7, &k, 0, 101, req1, sizeof(req1) - 1, false,
+			     &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(vigil_inspector_active(in), 1);
+	/* A retransmission of the first segment changes nothing. */
+	assert_int_equal(pkt(7, &k, 0, 101, req1, sizeof(req1) - 1, true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(7, &k, 0, 101 + sizeof(req1) - 1, req2,
+			     sizeof(req2) - 1, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(7, &k, 1, 5000, resp, sizeof(resp) - 1, true,
+			     &done),
+			 VIGIL_INSP_FINISHED);
+	assert_true(done);
+	assert_int_equal(rec.service, VIGIL_L7_HTTP);
+	assert_int_equal(rec.have, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	assert_int_equal(rec.first_us, 1000);
+	assert_memory_equal(&rec.key, &k, sizeof(k));
+	assert_int_equal(rec.u.http.req.host.len, 11);
+	assert_memory_equal(rec.u.http.req.host.s, "example.com", 11);
+	assert_memory_equal(rec.u.http.req.uri.s, "/index.html", 11);
+	assert_int_equal(rec.u.http.resp.status_code, 200);
+	assert_int_equal(rec.why, 0);
+	assert_int_equal(vigil_inspector_active(in), 0);
+	assert_int_equal(C(VIGIL_CTR_l7_inspected), 1);
+	assert_int_equal(C(VIGIL_CTR_l7_http), 1);
+}
+
+/* example.com A, query then response with one answer. */
+static const uint8_t dns_q[] = {
+	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 7,	  'e',	'x',  'a',  'm',  'p',	'l',  'e',
+	3,    'c',  'o',  'm',	0,    0x00, 0x01, 0x00, 0x01,
+};
+static const uint8_t dns_r[] = {
+	0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x00, 7,    'e',  'x',	'a',  'm',  'p',  'l',	'e',  3,    'c',
+	'o',  'm',  0,	  0x00, 0x01, 0x00, 0x01, 0xc0, 0x0c, 0x00, 0x01,
+	0x00, 0x01, 0x00, 0x00, 0x0e, 0x10, 0x00, 0x04, 93,   184,  216,
+	34,
+};
+
+static void
+test_dns_query_and_response(void **state)
+{
+	struct vigil_flow_key k = key_of(2, VIGIL_IPPROTO_UDP, 53);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(3, &k, 0, 0, dns_q, sizeof(dns_q), false, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(3, &k, 1, 0, dns_r, sizeof(dns_r), true, &done),
+			 VIGIL_INSP_FINISHED);
+	assert_int_equal(rec.service, VIGIL_L7_DNS);
+	assert_int_equal(rec.u.dns.rcode, 0);
+	assert_true(rec.u.dns.qr);
+	assert_int_equal(rec.u.dns.query.len, 11);
+	assert_memory_equal(rec.u.dns.query.s, "example.com", 11);
+	assert_int_equal(rec.u.dns.n_answers, 1);
+	assert_int_equal(rec.u.dns.answers[0].ttl, 3600);
+	assert_int_equal(vigil_inspector_active(in), 0);
+	assert_int_equal(C(VIGIL_CTR_l7_dns), 1);
+}
+
+static void
+test_gap_stops_a_direction(void **state)
+{
+	static const char req1[] = "GET / HTTP/1.1\r\nHo";
+	struct vigil_flow_key k = key_of(3, VIGIL_IPPROTO_TCP, 8080);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(9, &k, 0, 1, req1, sizeof(req1) - 1, false, &done),
+			 VIGIL_INSP_MORE);
+	/* 100 bytes missing: the client side stops; the flow waits for the
+	 * server, and its end yields what was read. */
+	assert_int_equal(pkt(9, &k, 0, 200, "st: x\r\n\r\n", 9, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(C(VIGIL_CTR_l7_gap), 1);
+	memset(&rec, 0, sizeof(rec));
+	assert_true(vigil_inspect_end(in, 9, &rec, &ctr));
+	assert_int_equal(rec.service, VIGIL_L7_HTTP);
+	assert_memory_equal(rec.u.http.req.method.s, "GET", 3);
+	assert_int_equal(rec.have, 0); /* neither side complete */
+	assert_int_equal(vigil_inspector_active(in), 0);
+	/* Ended twice: nothing the second time. */
+	assert_false(vigil_inspect_end(in, 9, &rec, &ctr));
+}
+
+static void
+test_unknown_protocol_frees_the_context(void **state)
+{
+	uint8_t junk[100];
+	struct vigil_flow_key k = key_of(4, VIGIL_IPPROTO_TCP, 9999);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	for (unsigned i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 1);
+	assert_int_equal(pkt(1, &k, 0, 1, junk, sizeof(junk), false, &done),
+			 VIGIL_INSP_SKIP);
+	assert_true(done);
+	assert_int_equal(vigil_inspector_active(in), 0);
+	assert_int_equal(C(VIGIL_CTR_l7_unknown), 1);
+}
+
+static void
+test_contexts_run_out_and_come_back(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n";
+	bool done;
+
+	(void)state;
+	setup_inspector("l7 = { contexts = 16; };");
+	for (uint32_t e = 0; e < 16; e++) {
+		struct vigil_flow_key k = key_of(e, VIGIL_IPPROTO_TCP, 80);
+
+		assert_int_equal(pkt(e, &k, 0, 1, req, sizeof(req) - 1, false,
+				     &done),
+				 VIGIL_INSP_MORE);
+	}
+	struct vigil_flow_key k16 = key_of(16, VIGIL_IPPROTO_TCP, 80);
+
+	assert_int_equal(pkt(16, &k16, 0, 1, req, sizeof(req) - 1, false,
+			     &done),
+			 VIGIL_INSP_SKIP);
+	assert_true(done);
+	assert_int_equal(C(VIGIL_CTR_l7_no_context), 1);
+	/* The flows end in another order than they came: every context is
+	 * found through the map and comes back. */
+	for (uint32_t e = 0; e < 16; e++) {
+		uint32_t x = (e * 7) % 16;
+
+		assert_true(vigil_inspect_end(in, x, &rec, &ctr));
+		assert_memory_equal(rec.u.http.req.method.s, "GET", 3);
+		assert_int_equal(rec.key.port[1], 40000 + x);
+	}
+	assert_int_equal(vigil_inspector_active(in), 0);
+	assert_int_equal(pkt(16, &k16, 0, 1, req, sizeof(req) - 1, false,
+			     &done),
+			 VIGIL_INSP_MORE);
+}
+
+static void
+test_budget_ends_inspection(void **state)
+{
+	static char big[600];
+	struct vigil_flow_key k = key_of(5, VIGIL_IPPROTO_TCP, 80);
+	bool done;
+	uint32_t seq = 1;
+
+	(void)state;
+	/* A request header that never ends, 64 bytes inspected at most. */
+	setup_inspector("l7 = { inspect_bytes = 64; };");
+	memcpy(big, "GET /", 5);
+	memset(big + 5, 'a', sizeof(big) - 5);
+	assert_int_equal(pkt(2, &k, 0, seq, big, 40, false, &done),
+			 VIGIL_INSP_MORE);
+	seq += 40;
+	/* The client side is spent; the server's silence keeps the flow
+	 * waiting, its end gives the record. */
+	assert_int_equal(pkt(2, &k, 0, seq, big + 40, 40, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_true(vigil_inspect_end(in, 2, &rec, &ctr));
+	assert_int_equal(rec.service, VIGIL_L7_HTTP);
+	assert_int_equal(vigil_inspector_active(in), 0);
+}
+
+static int
+eal_setup(void **state)
+{
+	char *argv[] = { "test", "--no-huge", "-m", "512", "--no-pci",
+			 "--no-shconf", "-l", "0", "--log-level=4" };
+
+	(void)state;
+	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0)
+		return -1;
+	mp = rte_pktmbuf_pool_create("insp_pool", 1023, 0,
+				     RTE_ALIGN(sizeof(struct vigil_pkt_meta),
+					       RTE_MBUF_PRIV_ALIGN),
+				     2048, SOCKET_ID_ANY);
+	return mp == NULL ? -1 : 0;
+}
+
+static int
+eal_teardown(void **state)
+{
+	(void)state;
+	rte_mempool_free(mp);
+	rte_eal_cleanup();
+	return 0;
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_teardown(f, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_http_request_over_two_segments),
+		T(test_dns_query_and_response),
+		T(test_gap_stops_a_direction),
+		T(test_unknown_protocol_frees_the_context),
+		T(test_contexts_run_out_and_come_back),
+		T(test_budget_ends_inspection),
+	};
+#undef T
+	return cmocka_run_group_tests_name("inspect", tests, eal_setup,
+					   eal_teardown);
+}
