@@ -1,7 +1,9 @@
 /*
  * Unit tests of lib/publish that need no Redis: Community ID, flow uid,
  * record formatting, timestamps, and the accounting of records written
- * while Redis is unreachable.
+ * while Redis is unreachable; L7 records: their fields (Zeek's names and
+ * value conventions, hostile bytes escaped) and the store that keeps them
+ * until their flow record comes (bound, ageing, merge).
  *
  * Records are built as lib/flow makes them: the canonical key (ICMP "ports"
  * are the type and the counterpart type, or the code for types without
@@ -31,6 +33,8 @@
 #include "vigil_conf.h"
 #include "vigil_decode.h"
 #include "vigil_flow.h"
+#include "vigil_inspect.h"
+#include "vigil_l7pub.h"
 #include "vigil_publish.h"
 #include "vigil_stats.h"
 
@@ -798,6 +802,580 @@ test_records_counted_when_redis_unreachable(void **state)
 	close(fd);
 }
 
+/* ---- L7 records ------------------------------------------------------------ */
+
+#define SET(str, lit) VIGIL_L7_SET((str), (const uint8_t *)(lit), sizeof(lit) - 1)
+
+/* An L7 record of service svc for the flow of rec(). */
+static struct vigil_l7_rec *
+l7rec(enum vigil_l7_service svc, uint8_t have)
+{
+	static struct vigil_l7_rec l;
+	struct vigil_flow_rec r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP,
+				      "10.0.0.1", 40000, "10.0.0.2", 443);
+
+	memset(&l, 0, sizeof(l));
+	l.key = r.key;
+	l.first_us = r.s.first_us;
+	l.service = (uint8_t)svc;
+	l.have = have;
+	return &l;
+}
+
+/* The formatted fields are exactly want (name, value), in order, and every
+ * value is printable ASCII. */
+static void
+expect_fields(const struct vigil_l7_rec *l, const char *const (*want)[2],
+	      unsigned nwant)
+{
+	static struct vigil_l7_fmt f;
+	unsigned n = vigil_l7_format(l, &f);
+
+	for (unsigned i = 0; i < n; i++)
+		printf("#   %s = %s\n", f.f.field[i], f.f.value[i]);
+	assert_int_equal(n, nwant);
+	assert_int_equal(f.f.n, n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_string_equal(f.f.field[i], want[i][0]);
+		assert_string_equal(f.f.value[i], want[i][1]);
+		assert_true(f.f.value[i][0] != '\0');
+		for (const char *c = f.f.value[i]; *c; c++)
+			assert_true(*c >= 0x20 && *c <= 0x7e);
+	}
+}
+
+static void
+test_l7_format_dns(void **state)
+{
+	struct vigil_l7_rec *l;
+	struct vigil_dns_msg *d;
+	static const char *const resp[][2] = {
+		{ "service", "dns" },
+		{ "query", "www.example.com" },
+		{ "qtype_name", "A" },
+		{ "rcode_name", "NOERROR" },
+		{ "answers", "a\\x2cb.example.net,93.184.216.34,2001:db8::1" },
+		{ "TTLs", "60,300,7200" },
+	};
+	static const char *const query[][2] = {
+		{ "service", "dns" },
+		{ "query", "www.example.com" },
+		{ "qtype_name", "AAAA" },
+	};
+	static const char *const nx[][2] = {
+		{ "service", "dns" },
+		{ "query", "nope\\x00\\x5c.example" },
+		{ "qtype_name", "query-65000" },
+		{ "rcode_name", "NXDOMAIN" },
+	};
+
+	(void)state;
+	l = l7rec(VIGIL_L7_DNS, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	d = &l->u.dns;
+	d->qr = true;
+	d->has_query = true;
+	SET(d->query, "www.example.com");
+	d->qtype = 1;
+	d->qclass = 1;
+	d->n_answers = 3;
+	d->answers[0].type = 5; /* a CNAME whose target holds a ',' */
+	d->answers[0].ttl = 60;
+	SET(d->answers[0].name, "a,b.example.net");
+	d->answers[1].type = 1;
+	d->answers[1].ttl = 300;
+	memcpy(d->answers[1].addr, "\x5d\xb8\xd8\x22", 4);
+	d->answers[2].type = 28;
+	d->answers[2].ttl = 7200;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", d->answers[2].addr), 1);
+	expect_fields(l, resp, RTE_DIM(resp));
+
+	/* Only the query was seen: no rcode, no answers. */
+	l = l7rec(VIGIL_L7_DNS, VIGIL_L7R_CLIENT);
+	d = &l->u.dns;
+	d->has_query = true;
+	SET(d->query, "www.example.com");
+	d->qtype = 28;
+	expect_fields(l, query, RTE_DIM(query));
+
+	/* NXDOMAIN without answers; hostile name bytes; unknown type. */
+	l = l7rec(VIGIL_L7_DNS, VIGIL_L7R_SERVER);
+	d = &l->u.dns;
+	d->qr = true;
+	d->rcode = 3;
+	d->has_query = true;
+	SET(d->query, "nope\0\\.example");
+	d->qtype = 65000;
+	expect_fields(l, nx, RTE_DIM(nx));
+}
+
+static void
+test_l7_format_http(void **state)
+{
+	struct vigil_l7_rec *l;
+	static const char *const both[][2] = {
+		{ "service", "http" },
+		{ "method", "GET" },
+		{ "host", "evil\\x1b[31m\\x5chost\\x0d\\x0aX-Injected: 1" },
+		{ "uri", "/a b?x=\\xff\\xfe\"" },
+		{ "user_agent", "curl/8.5.0" },
+		{ "status_code", "404" },
+	};
+	static const char *const req[][2] = {
+		{ "service", "http" },
+		{ "method", "POST" },
+		{ "uri", "/" },
+	};
+
+	(void)state;
+	l = l7rec(VIGIL_L7_HTTP, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	SET(l->u.http.req.method, "GET");
+	SET(l->u.http.req.host, "evil\x1b[31m\\host\r\nX-Injected: 1");
+	SET(l->u.http.req.uri, "/a b?x=\xff\xfe\"");
+	SET(l->u.http.req.user_agent, "curl/8.5.0");
+	l->u.http.resp.status_code = 404;
+	SET(l->u.http.resp.content_type, "text/html");
+	expect_fields(l, both, RTE_DIM(both));
+
+	/* A request without Host or User-Agent, no response: left out, not
+	 * written empty. */
+	l = l7rec(VIGIL_L7_HTTP, VIGIL_L7R_CLIENT);
+	SET(l->u.http.req.method, "POST");
+	SET(l->u.http.req.uri, "/");
+	l->u.http.resp.status_code = 200; /* not seen: have says so */
+	expect_fields(l, req, RTE_DIM(req));
+}
+
+static void
+test_l7_format_tls(void **state)
+{
+	struct vigil_l7_rec *l;
+	static const char *const full[][2] = {
+		{ "service", "ssl" },
+		{ "version", "TLSv12" },
+		{ "server_name", "www.example.com" },
+		{ "next_protocol", "h2" },
+		{ "cipher", "TLS_AES_128_GCM_SHA256" },
+		{ "ja3", "771dd2d6f39fcc64a5c6c1f2cf8d4b50" },
+		{ "ja3s", "15af977ce25de452b96affa2addb1036" },
+		{ "ja4", "t13d1516h2_8daaf6152771_e5627efa2ab1" },
+		{ "subject", "CN=www.example.com,O=Example\\x5c, Inc." },
+		{ "issuer", "CN=Example CA" },
+	};
+	static const char *const hello[][2] = {
+		{ "service", "ssl" },
+		{ "server_name", "\\xc3\\xa9vil.example" },
+		{ "ja3", "771dd2d6f39fcc64a5c6c1f2cf8d4b50" },
+		{ "ja4", "t13d1516h2_8daaf6152771_e5627efa2ab1" },
+		{ "l7_error", "tls_bad_extension" },
+	};
+	static const char *const unknown[][2] = {
+		{ "service", "ssl" },
+		{ "version", "unknown-32540" },
+		{ "cipher", "unknown-65278" },
+	};
+
+	(void)state;
+	l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	SET(l->u.tls.ch.server_name, "www.example.com");
+	SET(l->u.tls.ch.alpn[0], "h2");
+	l->u.tls.ch.n_alpn = 1;
+	strcpy(l->u.tls.ch.ja3, "771dd2d6f39fcc64a5c6c1f2cf8d4b50");
+	strcpy(l->u.tls.ch.ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+	l->u.tls.sh.has_server_hello = true;
+	l->u.tls.sh.version = 0x0303;
+	l->u.tls.sh.cipher = 0x1301;
+	SET(l->u.tls.sh.alpn, "h2");
+	strcpy(l->u.tls.sh.ja3s, "15af977ce25de452b96affa2addb1036");
+	l->u.tls.sh.has_cert = true;
+	SET(l->u.tls.sh.subject, "CN=www.example.com,O=Example\\, Inc.");
+	SET(l->u.tls.sh.issuer, "CN=Example CA");
+	expect_fields(l, full, RTE_DIM(full));
+
+	/* ClientHello only, then a malformed ServerHello: no server
+	 * fields, the reason. */
+	l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_CLIENT);
+	SET(l->u.tls.ch.server_name, "\xc3\xa9vil.example");
+	strcpy(l->u.tls.ch.ja3, "771dd2d6f39fcc64a5c6c1f2cf8d4b50");
+	strcpy(l->u.tls.ch.ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+	l->u.tls.sh.version = 0x0303; /* not a ServerHello: left out */
+	l->why = VIGIL_L7_WHY_TLS_BAD_EXTENSION;
+	expect_fields(l, hello, RTE_DIM(hello));
+
+	/* Zeek's names for what it does not know. */
+	l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_SERVER);
+	l->u.tls.sh.has_server_hello = true;
+	l->u.tls.sh.version = 0x7f1c;
+	l->u.tls.sh.cipher = 0xfefe;
+	expect_fields(l, unknown, RTE_DIM(unknown));
+}
+
+static void
+test_l7_format_quic_ssh_stratum(void **state)
+{
+	struct vigil_l7_rec *l;
+	static const char *const quic[][2] = {
+		{ "service", "quic" },
+		{ "version", "1" },
+		{ "server_name", "www.google.com" },
+		{ "ja4", "q13d0310h3_55b375c5d22e_cd85d2d88918" },
+	};
+	static const char *const quic_unknown[][2] = {
+		{ "service", "quic" },
+		{ "version", "unknown-0x1a2a3a4a" },
+	};
+	static const char *const ssh[][2] = {
+		{ "service", "ssh" },
+		{ "ssh_client", "SSH-2.0-OpenSSH_9.2p1 Debian-2" },
+		{ "ssh_server", "SSH-2.0-evil\\x1b]0;pwned\\x07" },
+	};
+	static const char *const stratum[][2] = {
+		{ "service", "stratum" },
+		{ "stratum_method", "mining.subscribe" },
+		{ "stratum_worker", "cgminer/4.10.0" },
+	};
+	static const char *const submit[][2] = {
+		{ "service", "stratum" },
+		{ "stratum_method", "mining.submit" },
+		{ "l7_error", "stratum_bad_json" },
+	};
+	static const char *const only_error[][2] = {
+		{ "l7_error", "dns_name_loop" },
+	};
+
+	(void)state;
+	l = l7rec(VIGIL_L7_QUIC, VIGIL_L7R_CLIENT);
+	l->u.tls.quic_version = 1;
+	SET(l->u.tls.ch.server_name, "www.google.com");
+	strcpy(l->u.tls.ch.ja4, "q13d0310h3_55b375c5d22e_cd85d2d88918");
+	expect_fields(l, quic, RTE_DIM(quic));
+	l = l7rec(VIGIL_L7_QUIC, 0);
+	l->u.tls.quic_version = 0x1a2a3a4a;
+	expect_fields(l, quic_unknown, RTE_DIM(quic_unknown));
+
+	l = l7rec(VIGIL_L7_SSH, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	SET(l->u.ssh.client.banner, "SSH-2.0-OpenSSH_9.2p1 Debian-2");
+	SET(l->u.ssh.server.banner, "SSH-2.0-evil\x1b]0;pwned\x07");
+	expect_fields(l, ssh, RTE_DIM(ssh));
+
+	l = l7rec(VIGIL_L7_STRATUM, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	SET(l->u.stratum.client.method, "mining.subscribe");
+	l->u.stratum.client.n_params = 1;
+	SET(l->u.stratum.client.params[0], "cgminer/4.10.0");
+	l->u.stratum.server.is_response = true;
+	expect_fields(l, stratum, RTE_DIM(stratum));
+	/* The first parameter of other methods is not a worker name. */
+	l = l7rec(VIGIL_L7_STRATUM, VIGIL_L7R_CLIENT);
+	SET(l->u.stratum.client.method, "mining.submit");
+	l->u.stratum.client.n_params = 2;
+	SET(l->u.stratum.client.params[0], "worker1");
+	l->why = VIGIL_L7_WHY_STRATUM_BAD_JSON;
+	expect_fields(l, submit, RTE_DIM(submit));
+
+	/* No service recognised: only the reason. */
+	l = l7rec(VIGIL_L7_NONE, 0);
+	l->why = VIGIL_L7_WHY_DNS_NAME_LOOP;
+	expect_fields(l, only_error, RTE_DIM(only_error));
+}
+
+/* The longest strings of every service, all of bytes that escape to four
+ * characters: every field is still there, whole. */
+static void
+test_l7_format_longest(void **state)
+{
+	static struct vigil_l7_fmt f;
+	struct vigil_l7_rec *l;
+	uint8_t junk[1024];
+
+	(void)state;
+	memset(junk, 0xff, sizeof(junk));
+	l = l7rec(VIGIL_L7_DNS, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	l->u.dns.qr = true;
+	l->u.dns.has_query = true;
+	VIGIL_L7_SET(l->u.dns.query, junk, sizeof(junk));
+	l->u.dns.n_answers = VIGIL_DNS_ANSWERS_MAX;
+	for (unsigned i = 0; i < VIGIL_DNS_ANSWERS_MAX; i++) {
+		l->u.dns.answers[i].type = 5;
+		l->u.dns.answers[i].ttl = UINT32_MAX;
+		VIGIL_L7_SET(l->u.dns.answers[i].name, junk, sizeof(junk));
+	}
+	l->why = VIGIL_L7_WHY_DNS_TRUNCATED;
+	assert_int_equal(vigil_l7_format(l, &f), 7);
+	assert_int_equal(strlen(f.f.value[1]), 4 * VIGIL_DNS_NAME_MAX);
+	assert_int_equal(strlen(f.f.value[4]),
+			 VIGIL_DNS_ANSWERS_MAX * (4 * VIGIL_DNS_NAME_MAX + 1) - 1);
+	assert_string_equal(f.f.field[6], "l7_error");
+
+	l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	VIGIL_L7_SET(l->u.tls.ch.server_name, junk, sizeof(junk));
+	memset(l->u.tls.ch.ja3, 'a', sizeof(l->u.tls.ch.ja3)); /* no NUL */
+	memset(l->u.tls.ch.ja4, 'b', sizeof(l->u.tls.ch.ja4));
+	l->u.tls.sh.has_server_hello = true;
+	l->u.tls.sh.has_cert = true;
+	VIGIL_L7_SET(l->u.tls.sh.alpn, junk, sizeof(junk));
+	memset(l->u.tls.sh.ja3s, 'c', sizeof(l->u.tls.sh.ja3s));
+	VIGIL_L7_SET(l->u.tls.sh.subject, junk, sizeof(junk));
+	VIGIL_L7_SET(l->u.tls.sh.issuer, junk, sizeof(junk));
+	l->why = VIGIL_L7_WHY_TLS_BAD_CERT;
+	assert_int_equal(vigil_l7_format(l, &f), 11);
+	assert_int_equal(strlen(f.f.value[5]), sizeof(l->u.tls.ch.ja3));
+
+	l = l7rec(VIGIL_L7_HTTP, VIGIL_L7R_CLIENT | VIGIL_L7R_SERVER);
+	VIGIL_L7_SET(l->u.http.req.method, junk, sizeof(junk));
+	VIGIL_L7_SET(l->u.http.req.host, junk, sizeof(junk));
+	VIGIL_L7_SET(l->u.http.req.uri, junk, sizeof(junk));
+	VIGIL_L7_SET(l->u.http.req.user_agent, junk, sizeof(junk));
+	l->u.http.resp.status_code = 999;
+	assert_int_equal(vigil_l7_format(l, &f), 6);
+	assert_int_equal(strlen(f.f.value[3]), 4 * 512);
+}
+
+static void
+l7_conf(struct vigil_conf *c, uint32_t max)
+{
+	vigil_conf_defaults(c);
+	c->l7_pending_max = max;
+	c->active_timeout_s = 10;
+	c->tcp_idle_s = 60;
+	c->udp_idle_s = 30;
+}
+
+/* An L7 record of a distinct flow (UDP port i). */
+static struct vigil_l7_rec *
+l7rec_n(unsigned i, uint64_t first_us)
+{
+	struct vigil_l7_rec *l = l7rec(VIGIL_L7_DNS, VIGIL_L7R_CLIENT);
+
+	l->key.port[0] = (uint16_t)i;
+	l->key.port[1] = (uint16_t)(i >> 16);
+	l->first_us = first_us;
+	l->u.dns.has_query = true;
+	SET(l->u.dns.query, "q.example");
+	return l;
+}
+
+static void
+test_l7_store_bound(void **state)
+{
+	struct vigil_conf c;
+	struct vigil_counters ctr;
+	struct vigil_l7pub *s;
+	const struct vigil_l7_fields *f;
+	struct vigil_flow_key k;
+
+	(void)state;
+	l7_conf(&c, 4);
+	memset(&ctr, 0, sizeof(ctr));
+	s = vigil_l7pub_create(&c, &ctr);
+	assert_non_null(s);
+	for (unsigned i = 0; i < 4; i++)
+		assert_true(vigil_l7pub_add(s, l7rec_n(i, 1000)));
+	assert_int_equal(vigil_l7pub_count(s), 4);
+	/* Full: the new record is dropped and counted. */
+	assert_false(vigil_l7pub_add(s, l7rec_n(4, 1000)));
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_drop_l7_pending_full), 1);
+	assert_int_equal(vigil_l7pub_count(s), 4);
+	assert_true(vigil_ctr_is_drop(VIGIL_CTR_drop_l7_pending_full));
+	/* A record of a flow already pending replaces it (no drop). */
+	assert_true(vigil_l7pub_add(s, l7rec_n(2, 1000)));
+	assert_int_equal(vigil_l7pub_count(s), 4);
+
+	/* Found by key and first_us, both. */
+	k = l7rec_n(1, 1000)->key;
+	assert_null(vigil_l7pub_take(s, &k, 1001));
+	f = vigil_l7pub_take(s, &k, 1000);
+	assert_non_null(f);
+	assert_int_equal(f->n, 3);
+	assert_string_equal(f->value[1], "q.example");
+	vigil_l7pub_release(f);
+	assert_null(vigil_l7pub_take(s, &k, 1000));
+	assert_int_equal(vigil_l7pub_count(s), 3);
+	/* Room again. */
+	assert_true(vigil_l7pub_add(s, l7rec_n(4, 1000)));
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_drop_l7_pending_full), 1);
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_l7_pending_expired), 0);
+	vigil_l7pub_free(s);
+	vigil_l7pub_free(NULL);
+}
+
+/* Many entries: the table grows, every one is found once. */
+static void
+test_l7_store_many(void **state)
+{
+	struct vigil_conf c;
+	struct vigil_counters ctr;
+	struct vigil_l7pub *s;
+	const unsigned n = 50000;
+	uint64_t bytes;
+
+	(void)state;
+	l7_conf(&c, n);
+	memset(&ctr, 0, sizeof(ctr));
+	s = vigil_l7pub_create(&c, &ctr);
+	assert_non_null(s);
+	for (unsigned i = 0; i < n; i++)
+		assert_true(vigil_l7pub_add(s, l7rec_n(i, 1000 + i % 7)));
+	assert_int_equal(vigil_l7pub_count(s), n);
+	bytes = vigil_l7pub_bytes(s);
+	assert_true(bytes > (uint64_t)n * sizeof(struct vigil_l7_fields));
+	for (unsigned i = n; i-- > 0;) {
+		struct vigil_l7_rec *l = l7rec_n(i, 1000 + i % 7);
+		const struct vigil_l7_fields *f =
+			vigil_l7pub_take(s, &l->key, l->first_us);
+
+		assert_non_null(f);
+		vigil_l7pub_release(f);
+	}
+	assert_int_equal(vigil_l7pub_count(s), 0);
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_drop_l7_pending_full), 0);
+	vigil_l7pub_free(s);
+}
+
+/* Entries whose flow record never comes go after active_timeout + the
+ * largest idle timeout (10 + 60 s here) of packet time. */
+static void
+test_l7_store_ageing(void **state)
+{
+	const uint64_t t0 = 1767225600000000ull, s1 = 1000000u;
+	struct vigil_conf c;
+	struct vigil_counters ctr;
+	struct vigil_l7pub *s;
+	struct vigil_l7_rec *l;
+
+	(void)state;
+	l7_conf(&c, 1024);
+	memset(&ctr, 0, sizeof(ctr));
+	s = vigil_l7pub_create(&c, &ctr);
+	assert_non_null(s);
+	assert_true(vigil_l7pub_add(s, l7rec_n(1, t0)));
+	vigil_l7pub_saw(s, t0 + 5 * s1);
+	/* A long flow's record: old first_us, but it came now, so it is
+	 * aged from now. */
+	assert_true(vigil_l7pub_add(s, l7rec_n(2, t0 - 3000 * s1)));
+	assert_int_equal(vigil_l7pub_expire(s, 0), 0);
+	vigil_l7pub_saw(s, t0 + 70 * s1);
+	assert_int_equal(vigil_l7pub_expire(s, 0), 0);
+	vigil_l7pub_saw(s, t0 + 70 * s1 + 1);
+	assert_int_equal(vigil_l7pub_expire(s, 0), 1);
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_l7_pending_expired), 1);
+	l = l7rec_n(1, t0);
+	assert_null(vigil_l7pub_take(s, &l->key, t0));
+	/* The packet clock never goes back. */
+	vigil_l7pub_saw(s, t0);
+	assert_int_equal(vigil_l7pub_expire(s, 0), 0);
+	/* Live: the wall clock passed by the caller moves it too. */
+	assert_int_equal(vigil_l7pub_expire(s, t0 + 75 * s1 + 1), 1);
+	assert_int_equal(vigil_l7pub_count(s), 0);
+
+	/* At exit every entry goes, counted. */
+	for (unsigned i = 0; i < 10; i++)
+		assert_true(vigil_l7pub_add(s, l7rec_n(100 + i, t0 + 80 * s1)));
+	assert_int_equal(vigil_l7pub_expire(s, UINT64_MAX), 10);
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_l7_pending_expired), 12);
+	assert_int_equal(vigil_l7pub_count(s), 0);
+	vigil_l7pub_free(s);
+}
+
+/* The fields of a pending L7 record follow the conn fields of its flow
+ * record. */
+static void
+test_flow_format_with_l7(void **state)
+{
+	struct vigil_conf c;
+	struct vigil_counters ctr;
+	struct vigil_l7pub *s;
+	struct vigil_flow_rec r;
+	struct vigil_l7_rec *l;
+	const struct vigil_l7_fields *f;
+	static struct vigil_flow_fmt fmt;
+	unsigned n0, n;
+
+	(void)state;
+	l7_conf(&c, 1024);
+	memset(&ctr, 0, sizeof(ctr));
+	s = vigil_l7pub_create(&c, &ctr);
+	assert_non_null(s);
+	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2",
+		443);
+	l = l7rec(VIGIL_L7_SSH, VIGIL_L7R_CLIENT);
+	SET(l->u.ssh.client.banner, "SSH-2.0-x");
+	assert_true(vigil_l7pub_add(s, l));
+	n0 = vigil_flow_format("s", &r, NULL, &fmt);
+	f = vigil_l7pub_take(s, &r.key, r.s.first_us);
+	assert_non_null(f);
+	n = vigil_flow_format("s", &r, f, &fmt);
+	assert_int_equal(n, n0 + 2);
+	assert_string_equal(fmt.field[n0 - 1], "end_reason");
+	assert_string_equal(fmt.field[n0], "service");
+	assert_string_equal(fmt.value[n0], "ssh");
+	assert_string_equal(fmt.field[n0 + 1], "ssh_client");
+	assert_string_equal(fmt.value[n0 + 1], "SSH-2.0-x");
+	vigil_l7pub_release(f);
+	vigil_l7pub_free(s);
+}
+
+/* A bound, non-listening loopback port: connections are refused at once.
+ * Returns the socket (close it after) and the port. */
+static int
+refused_port(uint16_t *port)
+{
+	struct sockaddr_in sa;
+	socklen_t slen = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &slen), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* The publisher takes a flow's L7 record when it writes the flow record
+ * (counted in l7_merged), and ignores them with l7.enabled = 0. */
+static void
+test_pub_merges_l7(void **state)
+{
+	struct vigil_conf c;
+	struct vigil_counters ctr;
+	struct vigil_pub *p;
+	struct vigil_flow_rec r;
+	uint16_t port;
+	int fd = refused_port(&port);
+
+	(void)state;
+	l7_conf(&c, 1024);
+	c.redis_port = port;
+	c.redis_retry_ms = 60000;
+	memset(&ctr, 0, sizeof(ctr));
+	p = vigil_pub_create(&c, &ctr);
+	assert_non_null(p);
+	r = rec(VIGIL_AF_INET, VIGIL_IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2",
+		443);
+	vigil_pub_l7(p, l7rec(VIGIL_L7_HTTP, 0));
+	vigil_pub_l7(p, l7rec_n(7, 5));
+	assert_int_equal(vigil_pub_l7_pending(p), 2);
+	assert_true(vigil_pub_l7_pending_bytes(p) > 0);
+	vigil_pub_flow(p, &r);
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_l7_merged), 1);
+	assert_int_equal(vigil_pub_l7_pending(p), 1);
+	vigil_pub_flow(p, &r); /* taken already */
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_l7_merged), 1);
+	assert_int_equal(vigil_pub_l7_expire(p, UINT64_MAX), 1);
+	assert_int_equal(vigil_ctr_read(&ctr, VIGIL_CTR_l7_pending_expired), 1);
+	vigil_pub_free(p);
+
+	c.l7_enabled = 0;
+	p = vigil_pub_create(&c, &ctr);
+	assert_non_null(p);
+	vigil_pub_l7(p, l7rec(VIGIL_L7_HTTP, 0));
+	assert_int_equal(vigil_pub_l7_pending(p), 0);
+	assert_int_equal(vigil_pub_l7_expire(p, UINT64_MAX), 0);
+	vigil_pub_free(p);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -816,6 +1394,16 @@ main(void)
 		cmocka_unit_test(test_flow_format_end_reasons),
 		cmocka_unit_test(test_flow_format_flipped_and_tunnel),
 		cmocka_unit_test(test_records_counted_when_redis_unreachable),
+		cmocka_unit_test(test_l7_format_dns),
+		cmocka_unit_test(test_l7_format_http),
+		cmocka_unit_test(test_l7_format_tls),
+		cmocka_unit_test(test_l7_format_quic_ssh_stratum),
+		cmocka_unit_test(test_l7_format_longest),
+		cmocka_unit_test(test_l7_store_bound),
+		cmocka_unit_test(test_l7_store_many),
+		cmocka_unit_test(test_l7_store_ageing),
+		cmocka_unit_test(test_flow_format_with_l7),
+		cmocka_unit_test(test_pub_merges_l7),
 	};
 
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);
