@@ -16,6 +16,7 @@ struct table {
 	const bool *right;
 	size_t *width;
 	char **cells;   /* nrows * ncols pending cells */
+	char **notes;   /* nrows lines under the rows, or NULL */
 	size_t nrows;
 	size_t cap;     /* rows allocated */
 	bool head_done;
@@ -42,10 +43,22 @@ void table_add(struct table *t, char **cells)
 		t->cap = t->cap ? t->cap * 2 : 64;
 		t->cells = xrealloc(t->cells,
 				    t->cap * t->ncols * sizeof(*t->cells));
+		t->notes = xrealloc(t->notes, t->cap * sizeof(*t->notes));
 	}
 	memcpy(t->cells + t->nrows * t->ncols, cells,
 	       t->ncols * sizeof(*cells));
+	t->notes[t->nrows] = NULL;
 	t->nrows++;
+}
+
+void table_note(struct table *t, char *line)
+{
+	if (t->nrows == 0) {
+		free(line);
+		return;
+	}
+	free(t->notes[t->nrows - 1]);
+	t->notes[t->nrows - 1] = line;
 }
 
 size_t table_pending(const struct table *t)
@@ -108,6 +121,11 @@ void table_flush(struct table *t, FILE *f)
 		table_line(t, (const char *const *)row, f);
 		for (size_t c = 0; c < t->ncols; c++)
 			free(row[c]);
+		if (t->notes[r]) {
+			fputs(t->notes[r], f);
+			putc('\n', f);
+			free(t->notes[r]);
+		}
 	}
 	t->nrows = 0;
 }
@@ -118,7 +136,10 @@ void table_free(struct table *t)
 		return;
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
+	for (size_t r = 0; r < t->nrows; r++)
+		free(t->notes[r]);
 	free(t->cells);
+	free(t->notes);
 	free(t->width);
 	free(t);
 }

@@ -2,9 +2,10 @@
  * vigilctl — the analyst's command-line view of what vigil wrote to Redis.
  *
  * vigil (the DPDK sensor) publishes each finished flow to the stream
- * P:flows, its counters to the hashes P:stats and P:stats:<sensor>, and one
- * JSON descriptor per sensor to the hash P:sensors (README.md, "Redis
- * schema"; P is the key prefix, "vigil" by default). vigilctl reads those
+ * P:flows (with its application metadata under Zeek's field names), its
+ * counters to the hashes P:stats and P:stats:<sensor>, and one JSON
+ * descriptor per sensor to the hash P:sensors (README.md, "Redis schema";
+ * P is the key prefix, "vigil" by default). vigilctl reads those
  * keys and prints them as aligned tables for people, or as one JSON object
  * per line for scripts:
  *
@@ -98,7 +99,16 @@ static const char usage_long[] =
 	"                                     or P:stats:ID with --sensor)\n"
 	"  flows   [--limit N] [--sensor ID]  the last N flow records of stream\n"
 	"                                     P:flows, oldest first (default 20,\n"
-	"                                     0 = all); --sensor filters\n"
+	"                                     0 = all); --sensor filters. A flow\n"
+	"                                     with application metadata has a\n"
+	"                                     second line: the service, then\n"
+	"                                     dns: query qtype rcode -> answers\n"
+	"                                     http: method host uri status\n"
+	"                                     ssl, quic: server_name version ja3\n"
+	"                                     (ja4 without one); ssh: both\n"
+	"                                     banners; stratum: method worker;\n"
+	"                                     error=why inspection stopped.\n"
+	"                                     --json has every field\n"
 	"  sensors                            the sensors in hash P:sensors\n"
 	"  help                               this text\n"
 	"\n"
@@ -705,7 +715,8 @@ static bool flow_field_numeric(const redisReply *k)
 {
 	static const char *const suffixes[] = { "_pkts", "_bytes", "_p" };
 
-	if (str_eq(k, "ts") || str_eq(k, "duration") || str_eq(k, "vlan"))
+	if (str_eq(k, "ts") || str_eq(k, "duration") || str_eq(k, "vlan") ||
+	    str_eq(k, "status_code"))
 		return true;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		size_t n = strlen(suffixes[i]);
@@ -828,6 +839,66 @@ static char *cell_vlan(const struct rec *r)
 	return rec_get(r, "vlan") ? cell_field(r, "vlan") : xstrdup("");
 }
 
+/* Part of an L7 line: " " then prefix and the (safe, capped) value of
+ * field name; nothing when the record has no such field. */
+static void l7_part(struct buf *b, const struct rec *r, const char *prefix,
+		    const char *name, size_t max)
+{
+	const redisReply *v = rec_get(r, name);
+	char *cell;
+
+	if (!v || v->len == 0)
+		return;
+	cell = text_cell_max(v->str, v->len, max);
+	if (b->len)
+		buf_putc(b, ' ');
+	buf_puts(b, prefix);
+	buf_puts(b, cell);
+	free(cell);
+}
+
+/* The application metadata of a flow on a line under its row, when it has
+ * some: the service and its main fields (README "vigilctl"), every value
+ * made safe and capped like a cell. Flows without L7 fields print as
+ * before. */
+static void l7_note(struct table *t, const struct rec *r)
+{
+	const redisReply *svc = rec_get(r, "service");
+	struct buf b = { 0 };
+
+	if (!svc && !rec_get(r, "l7_error"))
+		return;
+	buf_puts(&b, "   ");
+	l7_part(&b, r, "", "service", 16);
+	if (!svc) {
+		/* only the reason inspection stopped */
+	} else if (str_eq(svc, "dns")) {
+		l7_part(&b, r, "", "query", CELL_MAX);
+		l7_part(&b, r, "", "qtype_name", 16);
+		l7_part(&b, r, "", "rcode_name", 16);
+		l7_part(&b, r, "-> ", "answers", CELL_MAX);
+	} else if (str_eq(svc, "http")) {
+		l7_part(&b, r, "", "method", 16);
+		l7_part(&b, r, "", "host", CELL_MAX);
+		l7_part(&b, r, "", "uri", CELL_MAX);
+		l7_part(&b, r, "", "status_code", 8);
+	} else if (str_eq(svc, "ssl") || str_eq(svc, "quic")) {
+		l7_part(&b, r, "", "server_name", CELL_MAX);
+		l7_part(&b, r, "", "version", 16);
+		l7_part(&b, r, "ja3=", "ja3", 40);
+		if (!rec_get(r, "ja3"))
+			l7_part(&b, r, "ja4=", "ja4", 48);
+	} else if (str_eq(svc, "ssh")) {
+		l7_part(&b, r, "client=", "ssh_client", CELL_MAX);
+		l7_part(&b, r, "server=", "ssh_server", CELL_MAX);
+	} else if (str_eq(svc, "stratum")) {
+		l7_part(&b, r, "", "stratum_method", 32);
+		l7_part(&b, r, "", "stratum_worker", CELL_MAX);
+	}
+	l7_part(&b, r, "error=", "l7_error", 32);
+	table_note(t, buf_take(&b));
+}
+
 enum { FLOW_COLS = 11 };
 
 static struct table *flow_table(void)
@@ -861,6 +932,7 @@ static void flow_row(struct table *t, const struct rec *r)
 	};
 
 	table_add(t, cells);
+	l7_note(t, r);
 }
 
 /* Where flow records go: a JSON line each, or rows of a table. */
