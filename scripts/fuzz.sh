@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz the decoder and the configuration parser: scripts/fuzz.sh [SECONDS]
+# Fuzz the decoder, the configuration and the L7 parsers: scripts/fuzz.sh [SECONDS]
 #
 # Builds the libFuzzer targets of tests/fuzz into ./build-fuzz (clang,
 # -Dfuzz=true, AddressSanitizer + UndefinedBehaviorSanitizer) if needed,
@@ -13,7 +13,8 @@
 # tests/fuzz/crashes/ to report it) with the sanitizer's report in
 # build-fuzz/fuzz-out/NAME.log.
 #
-# Targets: fuzz_decode (one frame of any link type), fuzz_conf, and
+# Targets: fuzz_decode (one frame of any link type), fuzz_conf,
+# fuzz_l7_{dns,http,tls,ssh,stratum,quic} (the application parsers), and
 # fuzz_decode_ft (frame sequences through the fragment table) when the
 # build has it.
 #
