@@ -35,6 +35,8 @@
 #   1-lcore   vigil Mpps with RX and the worker on PKT alone
 #   w2 cap    worker capacity with two workers (on MAIN and PKT, RX on
 #             MAIN): the scaling from one worker to two
+# and under it the rounds, and the flow stage's cycles per packet with
+# application inspection (l7.enabled) on and off.
 # Each rate is the median of per-second samples after warm-up.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -115,6 +117,7 @@ ports = ( { device = "$dev"; } );
 lcores = { rx = [ $rx ]; workers = [ $workers ]; };
 mempool = { mbufs = $mbufs; };
 dispatch = { decode_on = "${decode_on:-auto}"; };
+l7 = { enabled = ${l7:-1}; };
 flow = { max_flows = 1048576; };
 CONF
 	timeout $((dur + 60)) build/app/vigil/vigil -c "$work/bench.conf" \
@@ -158,6 +161,10 @@ for s in "${sources[@]}"; do
 		"$(med "${ratios[@]}")" "$(med "${rxc[@]}" | cut -d. -f1)" "$(med "${wc[@]}" | cut -d. -f1)" \
 		"$(med "${fc[@]}" | cut -d. -f1)" "$(med "${wcap[@]}")" "$one" "$w2"
 	echo "         rounds: testpmd ${tps[*]} | pipeline ${pls[*]} | ratio ${ratios[*]}"
+	# What application inspection costs the flow stage on this source.
+	read -r off _ <<<"$(decode_on=rx l7=0 vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp)"
+	on=$(med "${fc[@]}")
+	awk -v on="$on" -v off="$off" 'BEGIN { if (off > 0) printf "         L7 inspection: flow stage %.0f cycles/packet with it, %.0f without (+%.0f%%)\n", on, off, (on / off - 1) * 100 }'
 done
 echo "(Mpps; cores $cores, ${dur}s per run, $rounds rounds, TSC $tsc_mhz MHz," \
 	"$([ $huge -eq 1 ] && echo hugepages || echo --no-huge)," \
