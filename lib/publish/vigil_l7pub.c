@@ -157,19 +157,24 @@ fmt_dns(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 	val_end(c, "TTLs", v, len);
 }
 
+/*
+ * HTTP, TLS, SSH, Stratum: a parser that stops before the end of its
+ * message (a header block or a certificate chain longer than the buffer,
+ * the flow ending) has already set what it read, and the record starts
+ * zeroed, so what is there is written whether or not `have` says the side
+ * was parsed to the end. DNS is copied only whole (have says so).
+ */
 static void
 fmt_http(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 {
 	const struct vigil_http_req *q = &r->u.http.req;
 	const struct vigil_http_resp *s = &r->u.http.resp;
 
-	if (r->have & VIGIL_L7R_CLIENT) {
-		PUT_STR(c, "method", q->method);
-		PUT_STR(c, "host", q->host);
-		PUT_STR(c, "uri", q->uri);
-		PUT_STR(c, "user_agent", q->user_agent);
-	}
-	if ((r->have & VIGIL_L7R_SERVER) && s->status_code != 0)
+	PUT_STR(c, "method", q->method);
+	PUT_STR(c, "host", q->host);
+	PUT_STR(c, "uri", q->uri);
+	PUT_STR(c, "user_agent", q->user_agent);
+	if (s->status_code != 0)
 		put_fmt(c, "status_code", "%u", s->status_code);
 }
 
@@ -179,8 +184,7 @@ fmt_tls(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 {
 	const struct vigil_tls_client_hello *ch = &r->u.tls.ch;
 	const struct vigil_tls_server_hello *sh = &r->u.tls.sh;
-	bool server = (r->have & VIGIL_L7R_SERVER) && sh->has_server_hello;
-	bool client = r->have & VIGIL_L7R_CLIENT;
+	bool server = sh->has_server_hello;
 	const char *name;
 
 	if (server) {
@@ -190,8 +194,7 @@ fmt_tls(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 		else
 			put_fmt(c, "version", "unknown-%u", sh->version);
 	}
-	if (client)
-		PUT_STR(c, "server_name", ch->server_name);
+	PUT_STR(c, "server_name", ch->server_name);
 	if (server) {
 		PUT_STR(c, "next_protocol", sh->alpn);
 		name = vigil_tls_cipher_name(sh->cipher);
@@ -202,13 +205,11 @@ fmt_tls(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 	}
 	/* The fingerprints are hex digits the parser computed; escaped all
 	 * the same, as every string of the record is. */
-	if (client)
-		put_wire(c, "ja3", ch->ja3, strnlen(ch->ja3, sizeof(ch->ja3)));
+	put_wire(c, "ja3", ch->ja3, strnlen(ch->ja3, sizeof(ch->ja3)));
 	if (server)
 		put_wire(c, "ja3s", sh->ja3s,
 			 strnlen(sh->ja3s, sizeof(sh->ja3s)));
-	if (client)
-		put_wire(c, "ja4", ch->ja4, strnlen(ch->ja4, sizeof(ch->ja4)));
+	put_wire(c, "ja4", ch->ja4, strnlen(ch->ja4, sizeof(ch->ja4)));
 	if (server && sh->has_cert) {
 		PUT_STR(c, "subject", sh->subject);
 		PUT_STR(c, "issuer", sh->issuer);
@@ -231,19 +232,15 @@ fmt_quic(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 		else
 			put_fmt(c, "version", "unknown-0x%08" PRIx32, ver);
 	}
-	if (r->have & VIGIL_L7R_CLIENT) {
-		PUT_STR(c, "server_name", ch->server_name);
-		put_wire(c, "ja4", ch->ja4, strnlen(ch->ja4, sizeof(ch->ja4)));
-	}
+	PUT_STR(c, "server_name", ch->server_name);
+	put_wire(c, "ja4", ch->ja4, strnlen(ch->ja4, sizeof(ch->ja4)));
 }
 
 static void
 fmt_ssh(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 {
-	if (r->have & VIGIL_L7R_CLIENT)
-		PUT_STR(c, "ssh_client", r->u.ssh.client.banner);
-	if (r->have & VIGIL_L7R_SERVER)
-		PUT_STR(c, "ssh_server", r->u.ssh.server.banner);
+	PUT_STR(c, "ssh_client", r->u.ssh.client.banner);
+	PUT_STR(c, "ssh_server", r->u.ssh.server.banner);
 }
 
 static bool
@@ -260,8 +257,6 @@ fmt_stratum(struct fmt_ctx *c, const struct vigil_l7_rec *r)
 {
 	const struct vigil_stratum_msg *m = &r->u.stratum.client;
 
-	if (!(r->have & VIGIL_L7R_CLIENT))
-		return;
 	PUT_STR(c, "stratum_method", m->method);
 	if (m->n_params > 0 &&
 	    (str_is(m->method.s, m->method.len, "mining.authorize") ||

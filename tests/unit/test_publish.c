@@ -937,11 +937,11 @@ test_l7_format_http(void **state)
 	expect_fields(l, both, RTE_DIM(both));
 
 	/* A request without Host or User-Agent, no response: left out, not
-	 * written empty. */
-	l = l7rec(VIGIL_L7_HTTP, VIGIL_L7R_CLIENT);
+	 * written empty. Its header block was cut (have is 0): what the
+	 * parser read is there all the same. */
+	l = l7rec(VIGIL_L7_HTTP, 0);
 	SET(l->u.http.req.method, "POST");
 	SET(l->u.http.req.uri, "/");
-	l->u.http.resp.status_code = 200; /* not seen: have says so */
 	expect_fields(l, req, RTE_DIM(req));
 }
 
@@ -1000,6 +1000,15 @@ test_l7_format_tls(void **state)
 	l->u.tls.sh.version = 0x0303; /* not a ServerHello: left out */
 	l->why = VIGIL_L7_WHY_TLS_BAD_EXTENSION;
 	expect_fields(l, hello, RTE_DIM(hello));
+
+	/* A ServerHello whose certificate chain did not fit the buffer: the
+	 * server side never finished (have says client only), what it read
+	 * is written. */
+	l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_CLIENT);
+	l->u.tls.sh.has_server_hello = true;
+	l->u.tls.sh.version = 0x7f1c;
+	l->u.tls.sh.cipher = 0xfefe;
+	expect_fields(l, unknown, RTE_DIM(unknown));
 
 	/* Zeek's names for what it does not know. */
 	l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_SERVER);
