@@ -267,8 +267,43 @@ print_progress(struct vigil_app *app, uint64_t now_us, uint64_t *last_us,
  * one enqueued before those flow records), then at most that many flow
  * records. Each flow record then finds its L7 fields already pending.
  */
+/* A DNS answer worker `from` saw, to the other workers' caches. */
+static void
+forward_dns(struct vigil_app *app, unsigned from, const struct vigil_l7_rec *r)
+{
+	const struct vigil_dns_msg *d = &r->u.dns;
+	struct vigil_dns_note note;
+
+	if (r->service != VIGIL_L7_DNS || !d->qr || d->query.len == 0)
+		return;
+	for (unsigned i = 0; i < d->n_answers; i++) {
+		const struct vigil_dns_answer *a = &d->answers[i];
+
+		if (a->type != 1 && a->type != 28)
+			continue;
+		memset(&note, 0, sizeof(note));
+		note.family = a->type == 1 ? VIGIL_AF_INET : VIGIL_AF_INET6;
+		memcpy(note.addr, a->addr, a->type == 1 ? 4 : 16);
+		note.len = (uint8_t)RTE_MIN((unsigned)d->query.len,
+					    (unsigned)VIGIL_DNSC_NAME);
+		memcpy(note.name, d->query.s, note.len);
+		/* Packet time of the record's flow: good enough a clock for
+		 * the answer's life (its TTL floor applies anyway). */
+		note.learned_us = r->first_us;
+		note.expire_us = r->first_us + (uint64_t)a->ttl * 1000000u;
+		for (unsigned k = 0; k < app->nworkers; k++) {
+			if (k == from || app->w[k].dns_feed == NULL)
+				continue;
+			if (rte_ring_enqueue_elem(app->w[k].dns_feed, &note,
+						  sizeof(note)) != 0)
+				vigil_ctr_add(VIGIL_CTL_CTR(app),
+					      VIGIL_CTR_dns_feed_full, 1);
+		}
+	}
+}
+
 static unsigned
-drain_l7(struct vigil_app *app, struct rte_ring *ring)
+drain_l7(struct vigil_app *app, unsigned from, struct rte_ring *ring)
 {
 	struct vigil_l7_rec recs[8];
 	unsigned n, total = 0, left = rte_ring_count(ring);
@@ -279,8 +314,10 @@ drain_l7(struct vigil_app *app, struct rte_ring *ring)
 						NULL);
 		if (n == 0)
 			break;
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
 			vigil_pub_l7(app->pub, &recs[i]);
+			forward_dns(app, from, &recs[i]);
+		}
 		left -= n;
 		total += n;
 	}
@@ -300,7 +337,7 @@ drain_records(struct vigil_app *app)
 			/* The flow records counted above were enqueued
 			 * after their L7 records: see those too. */
 			rte_atomic_thread_fence(__ATOMIC_ACQUIRE);
-			total += drain_l7(app, app->w[j].l7_events);
+			total += drain_l7(app, j, app->w[j].l7_events);
 		}
 		left = RTE_MIN(left, RECS_PER_PASS);
 		while (left > 0) {

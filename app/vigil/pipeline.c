@@ -167,6 +167,25 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 		w->abort = &app->abort;
 		w->clock = app->clock;
 		w->nin = app->nrx;
+		/* With several workers, each learns the DNS answers the
+		 * others saw, through the control thread. */
+		if (c->l7_enabled && c->l7_dns_cache > 0 && app->nworkers > 1) {
+			char name[RTE_RING_NAMESIZE];
+
+			snprintf(name, sizeof(name), "vigil_dnsfeed_%u", j);
+			w->dns_feed = rte_ring_create_elem(
+				name, sizeof(struct vigil_dns_note),
+				c->l7_ring_size, socket,
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (w->dns_feed == NULL) {
+				snprintf(err, errlen,
+					 "cannot create ring %s of %u slots "
+					 "(l7.ring_size): %s",
+					 name, c->l7_ring_size,
+					 rte_strerror(rte_errno));
+				return -1;
+			}
+		}
 		app->lcores[lc].w[app->lcores[lc].nw++] = w;
 	}
 	for (unsigned i = 0; i < app->nrx; i++) {

@@ -70,6 +70,8 @@ struct vigil_conf {
 	uint32_t l7_buffer_bytes;  /* reassembly buffer a direction */
 	uint32_t l7_ring_size;	   /* L7 records ring per worker */
 	uint32_t l7_pending_max;   /* L7 records awaiting their flow record */
+	uint32_t l7_dns_cache;	   /* DNS answers kept per worker, 0 = none */
+	uint32_t l7_dns_ttl_min_s; /* shortest time an answer is kept */
 	uint32_t udp_idle_s;
 	uint32_t icmp_idle_s;
 	uint32_t other_idle_s;

@@ -358,6 +358,16 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 	w->tunnels = rte_zmalloc_socket("vigil_tunnels",
 					sizeof(*w->tunnels) * w->max_tunnels,
 					RTE_CACHE_LINE_SIZE, socket);
+	if (conf->l7_enabled &&
+	    vigil_dnscache_init(&w->dns, conf->l7_dns_cache,
+				conf->l7_dns_ttl_min_s, socket) != 0) {
+		snprintf(err, errlen,
+			 "worker %u: cannot allocate a DNS cache of %u answers "
+			 "(l7.dns_cache): out of memory",
+			 id, conf->l7_dns_cache);
+		vigil_worker_free(w);
+		return -1;
+	}
 	if (conf->l7_enabled) {
 		w->insp = vigil_inspector_create(conf, id, socket, err, errlen);
 		if (w->insp == NULL) {
@@ -406,6 +416,9 @@ vigil_worker_free(struct vigil_worker *w)
 	rte_free(w->tunnels);
 	rte_ring_free(w->events);
 	vigil_inspector_free(w->insp);
+	vigil_dnscache_free(&w->dns);
+	rte_ring_free(w->dns_feed);
+	w->dns_feed = NULL;
 	rte_ring_free(w->l7_events);
 	rte_free(w->l7_staged);
 	w->staged = NULL;
@@ -450,6 +463,61 @@ tunnel_of(struct vigil_worker *w, const struct vigil_pkt_meta *m, bool swap)
 	return 0;
 }
 
+/* What a DNS response said: each A/AAAA address -> the name asked for. */
+static void
+learn_dns(struct vigil_worker *w, const struct vigil_l7_rec *r)
+{
+	const struct vigil_dns_msg *d = &r->u.dns;
+
+	if (w->dns.nsets == 0 || r->service != VIGIL_L7_DNS || !d->qr ||
+	    d->query.len == 0)
+		return;
+	for (unsigned i = 0; i < d->n_answers; i++) {
+		const struct vigil_dns_answer *a = &d->answers[i];
+		uint8_t addr[16] = { 0 };
+		uint8_t family;
+
+		if (a->type == 1) {
+			family = VIGIL_AF_INET;
+			memcpy(addr, a->addr, 4);
+		} else if (a->type == 28) {
+			family = VIGIL_AF_INET6;
+			memcpy(addr, a->addr, 16);
+		} else {
+			continue;
+		}
+		vigil_dnscache_put(&w->dns, family, addr, d->query.s,
+				   d->query.len, w->now_us,
+				   w->now_us + (uint64_t)a->ttl * 1000000u);
+		vigil_ctr_add(w->ctr, VIGIL_CTR_dns_names_learned, 1);
+	}
+}
+
+/* An L7 record was just staged: learn from it. */
+static inline void
+staged_l7(struct vigil_worker *w)
+{
+	learn_dns(w, &w->l7_staged[w->nl7_staged]);
+	w->nl7_staged++;
+}
+
+/* Answers the other workers saw. */
+static void
+take_dns_feed(struct vigil_worker *w)
+{
+	struct vigil_dns_note notes[16];
+	unsigned n;
+
+	n = rte_ring_dequeue_burst_elem(w->dns_feed, notes, sizeof(notes[0]),
+					RTE_DIM(notes), NULL);
+	for (unsigned i = 0; i < n; i++) {
+		vigil_dnscache_put(&w->dns, notes[i].family, notes[i].addr,
+				   notes[i].name, notes[i].len,
+				   notes[i].learned_us, notes[i].expire_us);
+		vigil_ctr_add(w->ctr, VIGIL_CTR_dns_names_learned, 1);
+	}
+}
+
 /* Stage the record of entry `e`; `remove` takes it out of the table. */
 static void
 emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
@@ -463,7 +531,7 @@ emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
 	if (f->flags & VIGIL_FF_INSPECT) {
 		if (vigil_inspect_end(w->insp, e, &w->l7_staged[w->nl7_staged],
 				      w->ctr))
-			w->nl7_staged++;
+			staged_l7(w);
 		f->flags = (uint8_t)((f->flags & ~VIGIL_FF_INSPECT) |
 				     VIGIL_FF_L7_DONE);
 	}
@@ -477,6 +545,20 @@ emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
 		memset(&r->tun, 0, sizeof(r->tun));
 	r->reason = (uint8_t)why;
 	r->worker = (uint8_t)w->id;
+	/* The responder's name, from an answer valid when the flow began. */
+	r->resp_name_len = 0;
+	if (w->dns.nsets != 0) {
+		unsigned resp = vigil_flow_orig_side(f) ^ 1, len;
+		const char *name = vigil_dnscache_get(
+			&w->dns, r->key.family, r->key.addr[resp], f->first_us,
+			&len);
+
+		if (name != NULL) {
+			memcpy(r->resp_name, name, len);
+			r->resp_name_len = (uint8_t)len;
+			vigil_ctr_add(w->ctr, VIGIL_CTR_dns_named_flows, 1);
+		}
+	}
 	vigil_ctr_add(w->ctr, VIGIL_CTR_flows_expired, 1);
 	if (why == VIGIL_END_EVICTED)
 		vigil_ctr_add(w->ctr, VIGIL_CTR_flows_evicted, 1);
@@ -599,7 +681,7 @@ inspect(struct vigil_worker *w, uint32_t e, struct vigil_flow_state *f,
 	rc = vigil_inspect_packet(w->insp, &p, (f->flags & VIGIL_FF_INSPECT) != 0,
 				  &done, &w->l7_staged[w->nl7_staged], w->ctr);
 	if (rc == VIGIL_INSP_FINISHED)
-		w->nl7_staged++;
+		staged_l7(w);
 	if (rc == VIGIL_INSP_MORE)
 		f->flags |= VIGIL_FF_INSPECT;
 	else if (done)
@@ -853,6 +935,8 @@ vigil_worker_step(struct vigil_worker *w)
 
 		if (w->live_clock)
 			w->now_us = vigil_clock_tsc_to_us(&w->clock, t0);
+		if (w->dns_feed != NULL)
+			take_dns_feed(w);
 		unsigned got = take_burst(w);
 
 		t1 = rte_rdtsc();

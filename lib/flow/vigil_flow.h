@@ -49,6 +49,7 @@
 #include "vigil_decode.h"
 #include "vigil_dispatch.h"
 #include "vigil_ftable.h"
+#include "vigil_dnscache.h"
 #include "vigil_inspect.h"
 #include "vigil_stats.h"
 
@@ -127,7 +128,11 @@ struct vigil_flow_rec {
 	struct vigil_tunnel_rec tun;
 	uint8_t reason; /* enum vigil_end_reason */
 	uint8_t worker;
-	uint8_t pad[6];
+	uint8_t resp_name_len; /* 0: the responder has no name */
+	uint8_t pad[5];
+	/* The name a DNS answer gave the responder's address (the query),
+	 * as the wire had it (not escaped). */
+	char resp_name[VIGIL_DNSC_NAME];
 };
 
 enum vigil_worker_state {
@@ -183,6 +188,10 @@ struct vigil_worker {
 	uint32_t staged_cap;
 	struct vigil_flow_rec *staged; /* [staged_cap] */
 	struct vigil_inspector *insp; /* NULL when l7.enabled is 0 */
+	struct vigil_dnscache dns;    /* names of addresses (l7.dns_cache) */
+	/* Answers other workers saw (struct vigil_dns_note), forwarded by
+	 * the control thread; NULL with one worker. */
+	struct rte_ring *dns_feed;
 	uint32_t nl7_staged;
 	struct vigil_l7_rec *l7_staged; /* [staged_cap] */
 	uint32_t ntunnels, max_tunnels;

@@ -542,6 +542,14 @@ vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
 		if (inet_ntop(af, r->tun.dst, tmp, sizeof(tmp)) != NULL)
 			FIELD("outer_resp_h", put(out, &used, "%s", tmp));
 	}
+	if (r->resp_name_len > 0) {
+		/* From the wire: escaped the way the L7 fields are. */
+		char esc[4 * VIGIL_DNSC_NAME + 1];
+
+		vigil_l7_escape(esc, sizeof(esc), r->resp_name,
+				r->resp_name_len);
+		FIELD("resp_name", put(out, &used, "%s", esc));
+	}
 	FIELD("end_reason", vigil_end_reason_name(r->reason));
 	for (unsigned i = 0; l7 != NULL && i < l7->n && i < VIGIL_L7_FIELDS;
 	     i++)

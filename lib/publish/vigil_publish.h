@@ -93,12 +93,12 @@ void vigil_fmt_ts(uint64_t us, char *out, size_t len);
  * of its L7 record when l7 is not NULL (they point into *l7, which must
  * outlive the use of *out). Returns the number of pairs written (at most
  * VIGIL_FLOW_FIELDS). Other strings point into `buf`. */
-#define VIGIL_CONN_FIELDS 28
+#define VIGIL_CONN_FIELDS 29
 #define VIGIL_FLOW_FIELDS (VIGIL_CONN_FIELDS + VIGIL_L7_FIELDS)
 struct vigil_flow_fmt {
 	const char *field[VIGIL_FLOW_FIELDS];
 	const char *value[VIGIL_FLOW_FIELDS];
-	char buf[1024];
+	char buf[2048]; /* conn fields; resp_name escaped can take 920 */
 };
 unsigned vigil_flow_format(const char *sensor, const struct vigil_flow_rec *r,
 			   const struct vigil_l7_fields *l7,

@@ -132,6 +132,12 @@
 	  "inspections of a direction stopped: message over l7.buffer_bytes") \
 	X(l7_records, 0, "L7 records handed to the publisher")                \
 	X(drop_l7_ring_full, 1, "L7 records dropped: publisher ring full")     \
+	X(dns_names_learned, 0,                                                \
+	  "addresses a worker learned a name for from DNS answers")           \
+	X(dns_named_flows, 0,                                                  \
+	  "flow records whose responder was named from a DNS answer")         \
+	X(dns_feed_full, 0,                                                    \
+	  "DNS answers not forwarded to another worker: its feed ring full")  \
 	/* inspection counters: end; publish counters: begin */             \
 	X(drop_records_undelivered, 1,                                         \
 	  "flow records dropped: Redis unreachable or refused them")          \

@@ -57,6 +57,18 @@ check "TLS flows have ja4" \
 	"$(jq -r 'select(.service == "ssl") | .uid' "$tmp/first.jsonl" | wc -l)" \
 	"$(jq -r 'select(.service == "ssl" and (.ja4 | test("^t1[0-3][di][0-9]{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$"))) | .uid' "$tmp/first.jsonl" | wc -l)"
 
+# Flows named from the DNS answers seen before them (resp_name): the
+# generator's clients resolve a service, then connect to it, so the name
+# must be the TLS server name or HTTP host of that flow, on every flow.
+named=$(jq -r 'select(.resp_name and (.server_name or .host)) | .uid' "$tmp/first.jsonl" | wc -l)
+check "resp_name = server name or host on every named TLS/HTTP flow" "$named" \
+	"$(jq -r 'select(.resp_name and (.server_name or .host)) | select(.resp_name == ((.server_name // .host) | sub(":[0-9]+$"; ""))) | .uid' "$tmp/first.jsonl" | wc -l)"
+if [ "$named" -ge 1000 ]; then
+	ok "$named TLS/HTTP flows named from DNS answers"
+else
+	fail "only $named TLS/HTTP flows named from DNS answers (expected >= 1000)"
+fi
+
 # The table: a line under each flow with L7 fields, the same number.
 "$VIGILCTL" --redis "127.0.0.1:$REDIS_PORT" flows --limit 0 >"$tmp/table.txt"
 check "vigilctl flows: one L7 line per flow with a service" "$nsvc" \
@@ -70,6 +82,10 @@ fi
 
 # Deterministic, and the same whatever the number of workers.
 strip() { jq -c 'del(.id)' "$1" | sort; }
+# Across worker layouts, resp_name may differ: a DNS answer seen by another
+# worker reaches this one through the control thread a little late, and a
+# replay runs far faster than the capture was taken (README).
+strip_names() { jq -c 'del(.id, .resp_name)' "$1" | sort; }
 run second "$cap"
 if cmp -s <(strip "$tmp/first.jsonl") <(strip "$tmp/second.jsonl"); then
 	ok "second replay gives identical records"
@@ -81,10 +97,10 @@ if [ "$(nproc)" -ge 2 ]; then
 lcores = { rx = [ 0 ]; workers = [ 0, 1 ]; };
 CONF
 	run two "$cap" -c "$tmp/two.conf"
-	if cmp -s <(strip "$tmp/first.jsonl") <(strip "$tmp/two.jsonl"); then
-		ok "two workers give identical records"
+	if cmp -s <(strip_names "$tmp/first.jsonl") <(strip_names "$tmp/two.jsonl"); then
+		ok "two workers give identical records (resp_name aside)"
 	else
-		fail "two workers differ: $(diff <(strip "$tmp/first.jsonl") <(strip "$tmp/two.jsonl") | head -3)"
+		fail "two workers differ: $(diff <(strip_names "$tmp/first.jsonl") <(strip_names "$tmp/two.jsonl") | head -3)"
 	fi
 fi
 
@@ -97,7 +113,7 @@ check "l7.enabled = 0: replay exits 0" 0 "$(cat "$tmp/nol7.rc")"
 check "l7.enabled = 0: no service field" 0 \
 	"$(jq -r 'select(.service != null) | 1' "$tmp/nol7.jsonl" | wc -l)"
 check "l7.enabled = 0: same flows otherwise" \
-	"$(jq -c 'del(.id, .service, .query, .qtype_name, .rcode_name, .answers, .TTLs, .method, .host, .uri, .user_agent, .status_code, .version, .server_name, .next_protocol, .cipher, .ja3, .ja3s, .ja4, .subject, .issuer, .l7_error)' "$tmp/first.jsonl" | sort | md5sum)" \
+	"$(jq -c 'del(.id, .service, .query, .qtype_name, .rcode_name, .answers, .TTLs, .method, .host, .uri, .user_agent, .status_code, .version, .server_name, .next_protocol, .cipher, .ja3, .ja3s, .ja4, .subject, .issuer, .l7_error, .resp_name)' "$tmp/first.jsonl" | sort | md5sum)" \
 	"$(jq -c 'del(.id)' "$tmp/nol7.jsonl" | sort | md5sum)"
 
 # A store of pending L7 records smaller than the flows in flight: the

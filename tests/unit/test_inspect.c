@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 
 #include "vigil_conf.h"
+#include "vigil_dnscache.h"
 #include "vigil_inspect.h"
 #include "vigil_stats.h"
 
@@ -304,6 +305,66 @@ test_budget_ends_inspection(void **state)
 	assert_int_equal(vigil_inspector_active(in), 0);
 }
 
+static void
+test_dns_cache(void **state)
+{
+	struct vigil_dnscache c;
+	uint8_t a[16] = { 10, 96, 0, 1 }, b[16] = { 10, 96, 0, 2 };
+	const uint64_t S = 1000000;
+	const char *n;
+	unsigned len;
+
+	(void)state;
+	/* 16 answers, kept at least 60 s. */
+	assert_int_equal(vigil_dnscache_init(&c, 16, 60, SOCKET_ID_ANY), 0);
+	/* Learned at t=100 s with a TTL of 5 s: the floor keeps it 60 s. */
+	vigil_dnscache_put(&c, VIGIL_AF_INET, a, "api.example", 11, 100 * S,
+			   105 * S);
+	n = vigil_dnscache_get(&c, VIGIL_AF_INET, a, 150 * S, &len);
+	assert_non_null(n);
+	assert_int_equal(len, 11);
+	assert_memory_equal(n, "api.example", 11);
+	/* A flow that began before the answer is not named by it. */
+	assert_null(vigil_dnscache_get(&c, VIGIL_AF_INET, a, 99 * S, &len));
+	assert_int_equal(len, 0);
+	/* After the floor: gone. Other family, other address: unknown. */
+	assert_null(vigil_dnscache_get(&c, VIGIL_AF_INET, a, 161 * S, &len));
+	assert_null(vigil_dnscache_get(&c, VIGIL_AF_INET6, a, 150 * S, &len));
+	assert_null(vigil_dnscache_get(&c, VIGIL_AF_INET, b, 150 * S, &len));
+	/* The same name again later: still valid from the first answer,
+	 * for longer. */
+	vigil_dnscache_put(&c, VIGIL_AF_INET, a, "api.example", 11, 150 * S,
+			   150 * S);
+	assert_non_null(vigil_dnscache_get(&c, VIGIL_AF_INET, a, 120 * S, &len));
+	assert_non_null(vigil_dnscache_get(&c, VIGIL_AF_INET, a, 200 * S, &len));
+	/* Another name for the address (a reused IP): from then on. */
+	vigil_dnscache_put(&c, VIGIL_AF_INET, a, "db.example", 10, 170 * S,
+			   300 * S);
+	n = vigil_dnscache_get(&c, VIGIL_AF_INET, a, 180 * S, &len);
+	assert_non_null(n);
+	assert_memory_equal(n, "db.example", 10);
+	assert_null(vigil_dnscache_get(&c, VIGIL_AF_INET, a, 160 * S, &len));
+	/* Many more addresses than room: the table stays bounded, and the
+	 * newest answers are there. */
+	for (unsigned i = 0; i < 1000; i++) {
+		uint8_t x[16] = { 172, 16, (uint8_t)(i >> 8), (uint8_t)i };
+
+		vigil_dnscache_put(&c, VIGIL_AF_INET, x, "many", 4,
+				   (200 + i) * S, (200 + i) * S);
+	}
+	{
+		uint8_t last[16] = { 172, 16, 999 >> 8, 999 & 255 };
+
+		assert_non_null(vigil_dnscache_get(&c, VIGIL_AF_INET, last,
+						   1200 * S, &len));
+	}
+	vigil_dnscache_free(&c);
+	/* Disabled: nothing kept, nothing allocated. */
+	assert_int_equal(vigil_dnscache_init(&c, 0, 60, SOCKET_ID_ANY), 0);
+	vigil_dnscache_put(&c, VIGIL_AF_INET, a, "x", 1, 0, S);
+	assert_null(vigil_dnscache_get(&c, VIGIL_AF_INET, a, 0, &len));
+}
+
 static int
 eal_setup(void **state)
 {
@@ -340,6 +401,7 @@ main(void)
 		T(test_unknown_protocol_frees_the_context),
 		T(test_contexts_run_out_and_come_back),
 		T(test_budget_ends_inspection),
+		cmocka_unit_test(test_dns_cache),
 	};
 #undef T
 	return cmocka_run_group_tests_name("inspect", tests, eal_setup,
