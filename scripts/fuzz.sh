@@ -14,7 +14,8 @@
 # build-fuzz/fuzz-out/NAME.log.
 #
 # Targets: fuzz_decode (one frame of any link type), fuzz_conf,
-# fuzz_l7_{dns,http,tls,ssh,stratum,quic} (the application parsers), and
+# fuzz_l7_{dns,http,tls,ssh,stratum,quic} (the application parsers),
+# fuzz_inspect (segment sequences through the worker's inspection), and
 # fuzz_decode_ft (frame sequences through the fragment table) when the
 # build has it.
 #
@@ -33,7 +34,7 @@ case $seconds in
 	;;
 esac
 targets=(fuzz_decode fuzz_conf fuzz_l7_dns fuzz_l7_http fuzz_l7_tls fuzz_l7_ssh
-	fuzz_l7_stratum fuzz_l7_quic)
+	fuzz_l7_stratum fuzz_l7_quic fuzz_inspect)
 optional=(fuzz_decode_ft) # built when lib/decode has a fragment table
 bdir=build-fuzz
 out=$bdir/fuzz-out
