@@ -27,6 +27,8 @@ struct insp_dir {
 	uint32_t next_seq; /* TCP: the next byte expected */
 	uint32_t seen;	   /* payload bytes taken, against the budget */
 	uint32_t len;	   /* bytes gathered in the buffer */
+	uint32_t need;	   /* TCP: the parser wants this many before it can
+			    * say more (0: unknown) */
 	uint8_t state;	   /* enum dir_state */
 	bool seq_known;
 };
@@ -282,6 +284,7 @@ settle(struct insp_ctx *c, struct insp_dir *d, unsigned role,
 		c->rec.have |= role ? VIGIL_L7R_SERVER : VIGIL_L7R_CLIENT;
 		break;
 	case VIGIL_L7_NEED_MORE:
+		d->need = r.len;
 		if (stream_full) {
 			d->state = D_STOP;
 			vigil_ctr_add(ctr, VIGIL_CTR_l7_buffer_full, 1);
@@ -469,7 +472,12 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 	d->len += n;
 	d->seen += n;
 	d->next_seq = seq + plen;
-	parse(in, c, role, p, buf, d->len, d->len == in->buffer_bytes, ctr);
+	/* A message whose length the parser knows (a TLS record, DNS over
+	 * TCP) is parsed again only once it is all there, not at every
+	 * segment. */
+	if (d->need == 0 || d->len >= d->need || d->len == in->buffer_bytes)
+		parse(in, c, role, p, buf, d->len, d->len == in->buffer_bytes,
+		      ctr);
 	if (d->state == D_OPEN) {
 		if (have < plen) {
 			/* Cut by the snap length: the stream has a hole. */

@@ -199,6 +199,38 @@ test_dns_query_and_response(void **state)
 	assert_int_equal(C(VIGIL_CTR_l7_dns), 1);
 }
 
+/* DNS over TCP: the length prefix says how much is coming; the message is
+ * parsed once it is all there. */
+static void
+test_dns_over_tcp_split(void **state)
+{
+	uint8_t q[2 + sizeof(dns_q)], r[2 + sizeof(dns_r)];
+	struct vigil_flow_key k = key_of(6, VIGIL_IPPROTO_TCP, 53);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	q[0] = 0, q[1] = sizeof(dns_q);
+	memcpy(q + 2, dns_q, sizeof(dns_q));
+	r[0] = 0, r[1] = sizeof(dns_r);
+	memcpy(r + 2, dns_r, sizeof(dns_r));
+	assert_int_equal(pkt(4, &k, 0, 1, q, 10, false, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(4, &k, 0, 11, q + 10, sizeof(q) - 10, true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(4, &k, 1, 1, r, 7, true, &done), VIGIL_INSP_MORE);
+	assert_int_equal(pkt(4, &k, 1, 8, r + 7, 20, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(4, &k, 1, 28, r + 27, sizeof(r) - 27, true,
+			     &done),
+			 VIGIL_INSP_FINISHED);
+	assert_int_equal(rec.service, VIGIL_L7_DNS);
+	assert_memory_equal(rec.u.dns.query.s, "example.com", 11);
+	assert_int_equal(rec.u.dns.n_answers, 1);
+	assert_int_equal(vigil_inspector_active(in), 0);
+}
+
 static void
 test_gap_stops_a_direction(void **state)
 {
@@ -397,6 +429,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_http_request_over_two_segments),
 		T(test_dns_query_and_response),
+		T(test_dns_over_tcp_split),
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
 		T(test_contexts_run_out_and_come_back),
