@@ -5,7 +5,9 @@
  * The classifier looks at magic a protocol puts first (a TLS handshake
  * record, "SSH-", an HTTP method or "HTTP/1.", a QUIC long header with a
  * known version, a JSON-RPC object naming a mining.* method); DNS, which
- * has none, must show a header and a question that parse. Ports never
+ * has none, must show a header and a question that parse. A UDP datagram
+ * that is not DNS is still QUIC when it is a version negotiation or a
+ * client's long header of another version (a greased one). Ports never
  * decide, except that on the DNS ports a UDP datagram needs only a
  * plausible header.
  */
@@ -133,8 +135,15 @@ vigil_l7_guess(const uint8_t *p, uint32_t len, bool from_client,
 	if (ip_proto == 17) {
 		if (vigil_quic_is_long_header(p, len))
 			return VIGIL_L7_QUIC;
-		return guess_dns(p, len, false,
-				 dns_port(sport) || dns_port(dport));
+		if (guess_dns(p, len, false,
+			      dns_port(sport) || dns_port(dport)) ==
+		    VIGIL_L7_DNS)
+			return VIGIL_L7_DNS;
+		/* A version negotiation or a greased version: after DNS,
+		 * whose header can look like a long header. */
+		if (vigil_quic_is_any_long_header(p, len))
+			return VIGIL_L7_QUIC;
+		return VIGIL_L7_NONE;
 	}
 	if (ip_proto != 6)
 		return VIGIL_L7_NONE;

@@ -38,6 +38,34 @@ vigil_quic_is_long_header(const uint8_t *p, uint32_t len)
 	return known(vigil_l7_be32(p + 1)) && p[5] <= 20;
 }
 
+bool
+vigil_quic_is_any_long_header(const uint8_t *p, uint32_t len)
+{
+	uint32_t v, off = 5;
+
+	if (len < 7 || !(p[0] & 0x80))
+		return false;
+	v = vigil_l7_be32(p + 1);
+	if (known(v))
+		return vigil_quic_is_long_header(p, len);
+	if (v == 0) {
+		/* Version negotiation (RFC 8999 6): the two connection IDs
+		 * (up to 255 bytes each in the invariants), then a
+		 * non-empty list of 4-byte versions. */
+		for (int i = 0; i < 2; i++) {
+			if (off >= len || len - off - 1 < p[off])
+				return false;
+			off += 1u + p[off];
+		}
+		return off < len && (len - off) % 4 == 0;
+	}
+	/* Another version: a client's first datagram is padded to 1200
+	 * bytes (RFC 9000 14.1); connection IDs as long as v1 allows. */
+	if (len < 1200 || p[5] > 20 || p[6 + p[5]] > 20)
+		return false;
+	return true;
+}
+
 const char *
 vigil_quic_version_name(uint32_t v)
 {
@@ -162,8 +190,18 @@ vigil_quic_parse_initial(struct vigil_l7_crypto *c, const uint8_t *p,
 	size_t cap;
 
 	memset(out, 0, sizeof(*out));
-	if (!vigil_quic_is_long_header(p, len))
+	if (!vigil_quic_is_long_header(p, len)) {
+		/* A version negotiation, or an Initial of a version not
+		 * known here (a client greasing the version to provoke
+		 * the negotiation): the client's next Initial may be one
+		 * of a known version. */
+		if (vigil_quic_is_any_long_header(p, len)) {
+			if (len >= 5)
+				out->version = vigil_l7_be32(p + 1);
+			return VIGIL_L7_RET_MORE(0);
+		}
 		return VIGIL_L7_RET_NOT_MINE();
+	}
 	out->version = vigil_l7_be32(p + 1);
 	type = (p[0] >> 4) & 3;
 	/* Initial: type 0 in v1 and drafts, 1 in v2 */

@@ -20,8 +20,12 @@
  *
  * Returns (see vigil_l7.h): DONE when the ClientHello is complete and
  * parsed (len = the bytes of this QUIC packet); NEED_MORE (len 0) when
- * more Initial packets must bring the rest of it; NOT_MINE when the
- * datagram is not a long-header Initial of a known version; MALFORMED
+ * more Initial packets must bring the rest of it, and also for a
+ * version negotiation packet or a long header of a version not known here
+ * (vigil_quic_is_any_long_header: the client's next Initial may be of a
+ * known version; out->version says which); NOT_MINE when the datagram is
+ * not a QUIC long header, or a long header of a known version that is not
+ * an Initial; MALFORMED
  * quic_bad_header, quic_decrypt_failed (wrong keys or altered packet),
  * quic_bad_frame, quic_crypto_overflow (the ClientHello is longer than
  * VIGIL_QUIC_CRYPTO_MAX), or a TLS reason from the ClientHello.
@@ -64,6 +68,13 @@ vigil_quic_parse_initial(struct vigil_l7_crypto *c, const uint8_t *p,
 /* A long header with a version this parser knows (the first 5 bytes).
  * For vigil_l7_guess. */
 bool vigil_quic_is_long_header(const uint8_t *p, uint32_t len);
+
+/* Any QUIC long header a flow may start with: one of a known version
+ * (as above), a version negotiation packet (version 0), or a long header
+ * of another version in a datagram of at least 1200 bytes (a client's
+ * first Initial, e.g. with a greased version). For vigil_l7_guess, after
+ * DNS. */
+bool vigil_quic_is_any_long_header(const uint8_t *p, uint32_t len);
 
 /* Zeek's quic.log version name: "1", "quicv2", "draft-29"; NULL if
  * unknown. */

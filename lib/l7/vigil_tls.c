@@ -776,10 +776,12 @@ vigil_tls_parse_server(struct vigil_l7_crypto *c, const uint8_t *p,
 	memset(out, 0, sizeof(*out));
 	if (len < 1)
 		return VIGIL_L7_RET_MORE(5);
-	if (p[0] != 0x16)
+	if (p[0] != 0x16 && p[0] != 0x15 && p[0] != 0x14)
 		return VIGIL_L7_RET_NOT_MINE();
 	/* Records in turn; a bounded number (a server's clear-text flight
-	 * is a handful of records). */
+	 * is a handful of records). Before the ServerHello, an alert (a
+	 * warning unrecognized_name) or a change_cipher_spec record is
+	 * passed over. */
 	for (unsigned nrec = 0; nrec < 16; nrec++) {
 		struct vigil_l7_ret r;
 		uint32_t rl = 0, ho, end;
@@ -795,6 +797,21 @@ vigil_tls_parse_server(struct vigil_l7_crypto *c, const uint8_t *p,
 		if (out->has_server_hello &&
 		    (type == 0x14 || type == 0x15 || type == 0x17))
 			return done_at(off, len);
+		if (!out->has_server_hello && (type == 0x14 || type == 0x15)) {
+			r = record(p + off, len - off, &rl);
+			if (r.rc == VIGIL_L7_NEED_MORE)
+				return VIGIL_L7_RET_MORE(off + 5);
+			if (r.rc == VIGIL_L7_NOT_MINE)
+				return off == 0 ? VIGIL_L7_RET_NOT_MINE()
+						: VIGIL_L7_RET_BAD(
+							  TLS_BAD_RECORD);
+			if (r.rc != VIGIL_L7_DONE)
+				return r;
+			if (len - off - 5 < rl)
+				return VIGIL_L7_RET_MORE(off + 5 + rl);
+			off += 5 + rl;
+			continue;
+		}
 		if (type != 0x16)
 			return off == 0 ? VIGIL_L7_RET_NOT_MINE()
 					: VIGIL_L7_RET_BAD(TLS_BAD_RECORD);
@@ -805,8 +822,8 @@ vigil_tls_parse_server(struct vigil_l7_crypto *c, const uint8_t *p,
 			return VIGIL_L7_RET_BAD(TLS_BAD_RECORD);
 		if (r.rc != VIGIL_L7_DONE)
 			return r;
-		if (off == 0)
-			out->record_version = vigil_l7_be16(p + 1);
+		if (!out->has_server_hello)
+			out->record_version = vigil_l7_be16(p + off + 1);
 		/* Handshake messages inside this record. A record still
 		 * arriving is walked as far as it goes: a long Certificate
 		 * record shows the first certificate's names early. */

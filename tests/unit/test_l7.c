@@ -1000,6 +1000,62 @@ test_tls_server(void **state)
 	}
 }
 
+/* A warning alert (unrecognized_name) before the ServerHello, as in nDPI's
+ * http_ipv6.pcap: passed over, the ServerHello after it is read. */
+static void
+test_tls_server_after_alert(void **state)
+{
+	static const uint8_t alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02,
+					 0x01, 0x70 };
+	static const uint8_t ccs[] = { 0x14, 0x03, 0x03, 0x00, 0x01, 0x01 };
+	static uint8_t buf[sizeof(alert) + sizeof(ccs) +
+			   sizeof(tls12_server_flight)];
+	struct vigil_tls_server_hello s;
+	struct vigil_l7_ret r;
+	uint32_t n = 0;
+
+	(void)state;
+	memcpy(buf, alert, sizeof(alert));
+	n += sizeof(alert);
+	memcpy(buf + n, tls12_server_flight, sizeof(tls12_server_flight));
+	r = vigil_tls_parse_server(cr, buf, n + sizeof(tls12_server_flight),
+				   &s);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_true(s.has_server_hello);
+	assert_int_equal(s.version, 0x0303);
+	assert_string_equal(s.ja3s, "895252f3ce80cebf7a8837be83ec8e16");
+	assert_true(s.has_cert);
+	/* arriving in pieces: within the alert, just after it, within the
+	 * ServerHello */
+	r = vigil_tls_parse_server(cr, buf, 3, &s);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	r = vigil_tls_parse_server(cr, buf, 6, &s);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	r = vigil_tls_parse_server(cr, buf, n, &s);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	r = vigil_tls_parse_server(cr, buf, n + 40, &s);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	/* a change_cipher_spec and the alert before it: passed over too */
+	memcpy(buf, ccs, sizeof(ccs));
+	memcpy(buf + sizeof(ccs), alert, sizeof(alert));
+	n = sizeof(ccs) + sizeof(alert);
+	memcpy(buf + n, tls12_server_flight, sizeof(tls12_server_flight));
+	r = vigil_tls_parse_server(cr, buf, n + sizeof(tls12_server_flight),
+				   &s);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_string_equal(s.ja3s, "895252f3ce80cebf7a8837be83ec8e16");
+	/* an alert and then no TLS: malformed, not a ServerHello */
+	memcpy(buf, alert, sizeof(alert));
+	memcpy(buf + sizeof(alert), "HTTP/1.1 200 OK\r\n", 17);
+	r = vigil_tls_parse_server(cr, buf, sizeof(alert) + 17, &s);
+	assert_int_equal(r.rc, VIGIL_L7_MALFORMED);
+	assert_false(s.has_server_hello);
+	/* an alert with a bad record version is not TLS at all */
+	buf[1] = 0x07;
+	r = vigil_tls_parse_server(cr, buf, sizeof(alert) + 17, &s);
+	assert_int_equal(r.rc, VIGIL_L7_NOT_MINE);
+}
+
 static void
 test_tls_bad(void **state)
 {
@@ -1314,10 +1370,12 @@ test_quic_rfc9001_initial(void **state)
 	r = vigil_quic_parse_initial(cr, rfc_pkt, 600, &cb, &q);
 	assert_int_equal(r.rc, VIGIL_L7_MALFORMED);
 	assert_int_equal(r.why, VIGIL_L7_WHY_QUIC_BAD_HEADER);
-	/* an unknown version, a short header */
+	/* an unknown version (the client's next Initial may be of a known
+	 * one: wait for it), a short header */
 	rfc_pkt[4] = 0x07;
 	r = vigil_quic_parse_initial(cr, rfc_pkt, sizeof(rfc_pkt), &cb, &q);
-	assert_int_equal(r.rc, VIGIL_L7_NOT_MINE);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	assert_int_equal(q.version, 0x00000007);
 	rfc_pkt[4] = 0x01;
 	rfc_pkt[0] = 0x40;
 	r = vigil_quic_parse_initial(cr, rfc_pkt, sizeof(rfc_pkt), &cb, &q);
@@ -1325,6 +1383,87 @@ test_quic_rfc9001_initial(void **state)
 	rfc_pkt[0] = 0xc0;
 	r = vigil_quic_parse_initial(NULL, rfc_pkt, sizeof(rfc_pkt), &cb, &q);
 	assert_int_equal(r.why, VIGIL_L7_WHY_CRYPTO);
+}
+
+/* A flow that starts with a version negotiation, or with a client's
+ * Initial of a greased version (nDPI's quic_interop_V.pcapng): QUIC, and
+ * the parser waits for the client's next Initial. */
+static void
+test_quic_version_negotiation(void **state)
+{
+	static struct vigil_quic_crypto_buf cb;
+	static uint8_t g[1240];
+	struct vigil_quic_initial q;
+	struct vigil_l7_ret r;
+	struct mb m;
+
+	(void)state;
+	m.n = 0;
+	put8(&m, 0x80 | 0x3a);
+	put32(&m, 0);
+	put8(&m, 8);
+	for (int i = 0; i < 8; i++)
+		put8(&m, 0x11);
+	put8(&m, 8);
+	for (int i = 0; i < 8; i++)
+		put8(&m, 0x22);
+	put32(&m, 0x00000001);
+	put32(&m, 0xff00001d);
+	assert_int_equal(vigil_l7_guess(m.b, (uint32_t)m.n, false, 17, 443,
+					40000),
+			 VIGIL_L7_QUIC);
+	memset(&cb, 0, sizeof(cb));
+	r = vigil_quic_parse_initial(cr, m.b, (uint32_t)m.n, &cb, &q);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	assert_int_equal(q.version, 0);
+	assert_false(q.has_client_hello);
+	/* cut within the connection IDs: not QUIC, nothing read beyond */
+	for (uint32_t cut = 7; cut < 24; cut++)
+		assert_int_equal(vigil_l7_guess(m.b, cut, false, 17, 443,
+						40000),
+				 VIGIL_L7_NONE);
+	/* a version list that is not whole 4-byte versions: not QUIC */
+	assert_int_equal(vigil_l7_guess(m.b, (uint32_t)m.n - 1, false, 17,
+					443, 40000),
+			 VIGIL_L7_NONE);
+
+	/* a client's Initial of version 0x0a0a0a0a, padded to 1240 */
+	memset(g, 0, sizeof(g));
+	g[0] = 0xc3;
+	g[1] = g[2] = g[3] = g[4] = 0x0a;
+	g[5] = 8;
+	memset(g + 6, 0x33, 8);
+	g[14] = 0;
+	memset(g + 15, 0x5a, sizeof(g) - 15);
+	assert_int_equal(vigil_l7_guess(g, sizeof(g), true, 17, 40000, 443),
+			 VIGIL_L7_QUIC);
+	r = vigil_quic_parse_initial(cr, g, sizeof(g), &cb, &q);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	assert_int_equal(q.version, 0x0a0a0a0a);
+	/* the same header in a short datagram is not taken for QUIC */
+	assert_int_equal(vigil_l7_guess(g, 200, true, 17, 40000, 443),
+			 VIGIL_L7_NONE);
+	r = vigil_quic_parse_initial(cr, g, 200, &cb, &q);
+	assert_int_equal(r.rc, VIGIL_L7_NOT_MINE);
+
+	/* then the client's v1 Initial is read as usual */
+	assert_int_equal(unhex(rfc9001_client_initial, rfc_pkt,
+			       sizeof(rfc_pkt)),
+			 1200);
+	r = vigil_quic_parse_initial(cr, rfc_pkt, sizeof(rfc_pkt), &cb, &q);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	STR_EQ(q.ch.server_name, "example.com");
+
+	/* a DNS query whose id looks like a long header stays DNS */
+	dns_header(&m, 0xc012, 0x0100, 1, 0);
+	putname(&m, "www.example.com", -1);
+	put16(&m, 1);
+	put16(&m, 1);
+	while (m.n < 1300)
+		put8(&m, 0);
+	assert_int_equal(vigil_l7_guess(m.b, (uint32_t)m.n, true, 17, 40000,
+					53),
+			 VIGIL_L7_DNS);
 }
 
 /* Protect a v1 client Initial carrying frames (the RFC 9001 5 steps, with
@@ -1519,6 +1658,7 @@ main(void)
 		cmocka_unit_test(test_tls_openssl_hello),
 		cmocka_unit_test(test_tls_split_hello),
 		cmocka_unit_test(test_tls_server),
+		cmocka_unit_test(test_tls_server_after_alert),
 		cmocka_unit_test(test_tls_bad),
 		cmocka_unit_test(test_ssh),
 		cmocka_unit_test(test_stratum),
@@ -1526,6 +1666,7 @@ main(void)
 		cmocka_unit_test(test_quic_keys),
 		cmocka_unit_test(test_quic_rfc9001_initial),
 		cmocka_unit_test(test_quic_split_hello),
+		cmocka_unit_test(test_quic_version_negotiation),
 		cmocka_unit_test(test_no_alloc_after_init),
 	};
 
