@@ -174,10 +174,54 @@ frames(const uint8_t *f, uint32_t n, struct vigil_quic_crypto_buf *cb)
 	return VIGIL_L7_WHY_NONE;
 }
 
+/* A version reserved to force a version negotiation (RFC 9000 15:
+ * 0x?a?a?a?a). Clients that send one (quic-go, quicly, Chrome in the
+ * interop runner's "V" test) protect the Initial as version 1 does. */
+static bool
+greased(uint32_t v)
+{
+	return (v & 0x0f0f0f0fu) == 0x0a0a0a0au;
+}
+
+static struct vigil_l7_ret
+initial(struct vigil_l7_crypto *c, const uint8_t *p, uint32_t len,
+	struct vigil_quic_crypto_buf *cb, struct vigil_quic_initial *out);
+
 struct vigil_l7_ret
 vigil_quic_parse_initial(struct vigil_l7_crypto *c, const uint8_t *p,
 			 uint32_t len, struct vigil_quic_crypto_buf *cb,
 			 struct vigil_quic_initial *out)
+{
+	struct vigil_l7_ret r;
+
+	memset(out, 0, sizeof(*out));
+	if (vigil_quic_is_long_header(p, len))
+		return initial(c, p, len, cb, out);
+	/* A version negotiation, or an Initial of a version not known
+	 * here (a client greasing the version to provoke the negotiation):
+	 * the client's next Initial may be one of a known version. */
+	if (!vigil_quic_is_any_long_header(p, len))
+		return VIGIL_L7_RET_NOT_MINE();
+	out->version = vigil_l7_be32(p + 1);
+	if (!greased(out->version) || (p[0] & 0xc0) != 0xc0 ||
+	    ((p[0] >> 4) & 3) != 0)
+		return VIGIL_L7_RET_MORE(0);
+	/* A greased Initial: tried with version 1's keys; what they do not
+	 * open is left for the next Initial. */
+	r = initial(c, p, len, cb, out);
+	out->version = vigil_l7_be32(p + 1);
+	if (r.rc == VIGIL_L7_MALFORMED &&
+	    (r.why == VIGIL_L7_WHY_QUIC_BAD_HEADER ||
+	     r.why == VIGIL_L7_WHY_QUIC_DECRYPT)) {
+		out->has_client_hello = false;
+		return VIGIL_L7_RET_MORE(0);
+	}
+	return r;
+}
+
+static struct vigil_l7_ret
+initial(struct vigil_l7_crypto *c, const uint8_t *p, uint32_t len,
+	struct vigil_quic_crypto_buf *cb, struct vigil_quic_initial *out)
 {
 	uint8_t secret[32], csecret[32], key[16], iv[12], hp[16], mask[16];
 	uint8_t hdr[512], *plain;
@@ -189,20 +233,8 @@ vigil_quic_parse_initial(struct vigil_l7_crypto *c, const uint8_t *p,
 	enum vigil_l7_why w;
 	size_t cap;
 
-	memset(out, 0, sizeof(*out));
-	if (!vigil_quic_is_long_header(p, len)) {
-		/* A version negotiation, or an Initial of a version not
-		 * known here (a client greasing the version to provoke
-		 * the negotiation): the client's next Initial may be one
-		 * of a known version. */
-		if (vigil_quic_is_any_long_header(p, len)) {
-			if (len >= 5)
-				out->version = vigil_l7_be32(p + 1);
-			return VIGIL_L7_RET_MORE(0);
-		}
-		return VIGIL_L7_RET_NOT_MINE();
-	}
-	out->version = vigil_l7_be32(p + 1);
+	out->version = greased(vigil_l7_be32(p + 1)) ? QUIC_V1
+						      : vigil_l7_be32(p + 1);
 	type = (p[0] >> 4) & 3;
 	/* Initial: type 0 in v1 and drafts, 1 in v2 */
 	if (type != (out->version == QUIC_V2 ? 1 : 0))

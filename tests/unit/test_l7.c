@@ -1468,6 +1468,8 @@ test_quic_version_negotiation(void **state)
 
 /* Protect a v1 client Initial carrying frames (the RFC 9001 5 steps, with
  * EVP here, independent of the parser's code path). */
+static uint32_t quic_protect_version = 1;
+
 static size_t
 quic_protect(const uint8_t *dcid, size_t dcl, uint32_t pn,
 	     const uint8_t *frames, size_t fl, uint8_t *out)
@@ -1483,10 +1485,8 @@ quic_protect(const uint8_t *dcid, size_t dcl, uint32_t pn,
 	vigil_l7_hkdf_expand_label(cs, "quic iv", iv, 12);
 	vigil_l7_hkdf_expand_label(cs, "quic hp", hp, 16);
 	out[n++] = 0xc3; /* Initial, 4-byte packet number */
-	out[n++] = 0;
-	out[n++] = 0;
-	out[n++] = 0;
-	out[n++] = 1;
+	for (int i = 0; i < 4; i++)
+		out[n++] = (uint8_t)(quic_protect_version >> (24 - 8 * i));
 	out[n++] = (uint8_t)dcl;
 	memcpy(out + n, dcid, dcl);
 	n += dcl;
@@ -1579,6 +1579,52 @@ test_quic_split_hello(void **state)
 	assert_int_equal(cb.packets, 2);
 }
 
+/* A client's Initial of a greased version (0x?a?a?a?a, to force a version
+ * negotiation), protected as version 1 does (quic_interop_V.pcapng): read
+ * with version 1's keys; one these keys do not open waits for the next. */
+static void
+test_quic_greased_initial(void **state)
+{
+	static struct vigil_quic_crypto_buf cb;
+	struct mb m;
+	struct vigil_quic_initial q;
+	struct vigil_l7_ret r;
+	uint8_t f[1300], pk[1400];
+	size_t hl, n = 0, l;
+	const uint8_t dcid[] = { 9, 8, 7, 6, 5, 4, 3, 2 };
+
+	(void)state;
+	build_hello(&m, "h3", true);
+	hl = m.n - 5;
+	f[n++] = 0x06;
+	f[n++] = 0;
+	f[n++] = (uint8_t)(0x40 | (hl >> 8));
+	f[n++] = (uint8_t)hl;
+	memcpy(f + n, m.b + 5, hl);
+	n += hl;
+	memset(f + n, 0, 1200 - n);
+	n = 1200;
+	quic_protect_version = 0x1a2a3a4a;
+	l = quic_protect(dcid, sizeof(dcid), 0, f, n, pk);
+	quic_protect_version = 1;
+	assert_int_equal(vigil_l7_guess(pk, (uint32_t)l, true, 17, 40000,
+					443),
+			 VIGIL_L7_QUIC);
+	memset(&cb, 0, sizeof(cb));
+	r = vigil_quic_parse_initial(cr, pk, (uint32_t)l, &cb, &q);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_int_equal(q.version, 0x1a2a3a4a);
+	assert_true(q.has_client_hello);
+	STR_EQ(q.ch.server_name, "a.vigil.test");
+	/* altered: the tag does not verify, not malformed: wait */
+	pk[600] ^= 1;
+	memset(&cb, 0, sizeof(cb));
+	r = vigil_quic_parse_initial(cr, pk, (uint32_t)l, &cb, &q);
+	assert_int_equal(r.rc, VIGIL_L7_NEED_MORE);
+	assert_false(q.has_client_hello);
+	assert_int_equal(q.version, 0x1a2a3a4a);
+}
+
 /* --- allocations ------------------------------------------------------- */
 
 static void
@@ -1667,6 +1713,7 @@ main(void)
 		cmocka_unit_test(test_quic_rfc9001_initial),
 		cmocka_unit_test(test_quic_split_hello),
 		cmocka_unit_test(test_quic_version_negotiation),
+		cmocka_unit_test(test_quic_greased_initial),
 		cmocka_unit_test(test_no_alloc_after_init),
 	};
 
