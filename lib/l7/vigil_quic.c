@@ -175,8 +175,10 @@ frames(const uint8_t *f, uint32_t n, struct vigil_quic_crypto_buf *cb)
 }
 
 /* A version reserved to force a version negotiation (RFC 9000 15:
- * 0x?a?a?a?a). Clients that send one (quic-go, quicly, Chrome in the
- * interop runner's "V" test) protect the Initial as version 1 does. */
+ * 0x?a?a?a?a). The clients of the interop runner's "V" test protect that
+ * Initial with draft-29's salt and labels; Wireshark and nDPI read it so
+ * (nDPI's quic.c and Wireshark's packet-quic.c map 0x?a?a?a?a to
+ * draft-29). */
 static bool
 greased(uint32_t v)
 {
@@ -206,7 +208,7 @@ vigil_quic_parse_initial(struct vigil_l7_crypto *c, const uint8_t *p,
 	if (!greased(out->version) || (p[0] & 0xc0) != 0xc0 ||
 	    ((p[0] >> 4) & 3) != 0)
 		return VIGIL_L7_RET_MORE(0);
-	/* A greased Initial: tried with version 1's keys; what they do not
+	/* A greased Initial: tried with draft-29's keys; what they do not
 	 * open is left for the next Initial. */
 	r = initial(c, p, len, cb, out);
 	out->version = vigil_l7_be32(p + 1);
@@ -233,7 +235,7 @@ initial(struct vigil_l7_crypto *c, const uint8_t *p, uint32_t len,
 	enum vigil_l7_why w;
 	size_t cap;
 
-	out->version = greased(vigil_l7_be32(p + 1)) ? QUIC_V1
+	out->version = greased(vigil_l7_be32(p + 1)) ? QUIC_D29
 						      : vigil_l7_be32(p + 1);
 	type = (p[0] >> 4) & 3;
 	/* Initial: type 0 in v1 and drafts, 1 in v2 */
