@@ -401,9 +401,13 @@ vigil_control_main(void *arg)
 
 		vigil_pub_connect(app->pub);
 		moved = drain_records(app);
-		/* Packet time ages pending L7 records; live, the wall
-		 * clock too (no traffic, no packet time). */
-		vigil_pub_l7_expire(app->pub, app->replay ? 0 : now);
+		/* Live, a flow record can be lost on a full ring: its
+		 * pending L7 record is aged out by the clock. A replay loses
+		 * no record (the stages wait for room), and its flows may
+		 * end only at the final drain, days of packet time after
+		 * their L7 record: nothing is aged before the exit. */
+		if (!app->replay)
+			vigil_pub_l7_expire(app->pub, now);
 		vigil_pub_flush(app->pub);
 		finished = done && records_empty(app);
 

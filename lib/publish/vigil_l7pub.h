@@ -21,11 +21,13 @@
  * VIGIL_L7PUB_EXPIRE_STEP entries a call. Each entry is one allocation
  * (jemalloc) sized to its strings.
  *
- * Packet time: the store's clock is the largest packet time it has been
- * shown (L7 records' first_us, flow records' last packet), or the wall
- * clock the caller passes when it is later (live mode), so a replay ages
- * entries exactly as live traffic would and the same capture gives the
- * same records.
+ * Clock: the largest packet time the store has been shown (L7 records'
+ * first_us, flow records' last packet), or the wall clock the caller
+ * passes when it is later. The control thread ages entries in a live run
+ * only: a replay loses no flow record (its stages wait for room), and a
+ * replayed flow may be emitted only at the final drain, long after its L7
+ * record in packet time (a capture spanning days), so a replay keeps every
+ * entry until its flow record comes or the exit.
  *
  * Threading: one store, used by the control thread only.
  */
