@@ -267,38 +267,25 @@ print_progress(struct vigil_app *app, uint64_t now_us, uint64_t *last_us,
  * one enqueued before those flow records), then at most that many flow
  * records. Each flow record then finds its L7 fields already pending.
  */
-/* A DNS answer worker `from` saw, to the other workers' caches. */
+/* The DNS answers worker `from` saw, to the other workers' caches. The
+ * packet time of the record's flow dates them (their TTL floor applies). */
 static void
 forward_dns(struct vigil_app *app, unsigned from, const struct vigil_l7_rec *r)
 {
-	const struct vigil_dns_msg *d = &r->u.dns;
-	struct vigil_dns_note note;
+	struct vigil_dns_note notes[VIGIL_DNS_ANSWERS_MAX];
+	unsigned n;
 
-	if (r->service != VIGIL_L7_DNS || !d->qr || d->query.len == 0)
+	if (r->service != VIGIL_L7_DNS)
 		return;
-	for (unsigned i = 0; i < d->n_answers; i++) {
-		const struct vigil_dns_answer *a = &d->answers[i];
-
-		if (a->type != 1 && a->type != 28)
+	n = vigil_dns_notes(&r->u.dns, r->first_us, notes);
+	for (unsigned k = 0; k < app->nworkers && n > 0; k++) {
+		if (k == from || app->w[k].dns_feed == NULL)
 			continue;
-		memset(&note, 0, sizeof(note));
-		note.family = a->type == 1 ? VIGIL_AF_INET : VIGIL_AF_INET6;
-		memcpy(note.addr, a->addr, a->type == 1 ? 4 : 16);
-		note.len = (uint8_t)RTE_MIN((unsigned)d->query.len,
-					    (unsigned)VIGIL_DNSC_NAME);
-		memcpy(note.name, d->query.s, note.len);
-		/* Packet time of the record's flow: good enough a clock for
-		 * the answer's life (its TTL floor applies anyway). */
-		note.learned_us = r->first_us;
-		note.expire_us = r->first_us + (uint64_t)a->ttl * 1000000u;
-		for (unsigned k = 0; k < app->nworkers; k++) {
-			if (k == from || app->w[k].dns_feed == NULL)
-				continue;
-			if (rte_ring_enqueue_elem(app->w[k].dns_feed, &note,
-						  sizeof(note)) != 0)
-				vigil_ctr_add(VIGIL_CTL_CTR(app),
-					      VIGIL_CTR_dns_feed_full, 1);
-		}
+		unsigned sent = rte_ring_enqueue_burst_elem(
+			app->w[k].dns_feed, notes, sizeof(notes[0]), n, NULL);
+
+		vigil_ctr_add(VIGIL_CTL_CTR(app), VIGIL_CTR_dns_feed_full,
+			      n - sent);
 	}
 }
 

@@ -3,6 +3,8 @@
  */
 #include "vigil_dnscache.h"
 
+#include "vigil_decode.h"
+
 #include <string.h>
 
 #include <rte_common.h>
@@ -94,6 +96,42 @@ vigil_dnscache_put(struct vigil_dnscache *c, uint8_t family,
 	w->family = family;
 	w->len = (uint8_t)len;
 	memcpy(w->name, name, len);
+}
+
+unsigned
+vigil_dns_notes(const struct vigil_dns_msg *d, uint64_t learned_us,
+		struct vigil_dns_note out[VIGIL_DNS_ANSWERS_MAX])
+{
+	unsigned n = 0;
+
+	if (!d->qr || d->query.len == 0)
+		return 0;
+	for (unsigned i = 0; i < d->n_answers && i < VIGIL_DNS_ANSWERS_MAX;
+	     i++) {
+		const struct vigil_dns_answer *a = &d->answers[i];
+		struct vigil_dns_note *o = &out[n];
+
+		if (a->type != 1 && a->type != 28)
+			continue;
+		memset(o, 0, sizeof(*o));
+		o->family = a->type == 1 ? VIGIL_AF_INET : VIGIL_AF_INET6;
+		memcpy(o->addr, a->addr, a->type == 1 ? 4 : 16);
+		o->len = (uint8_t)RTE_MIN((unsigned)d->query.len,
+					  (unsigned)VIGIL_DNSC_NAME);
+		memcpy(o->name, d->query.s, o->len);
+		o->learned_us = learned_us;
+		o->expire_us = learned_us + (uint64_t)a->ttl * 1000000u;
+		n++;
+	}
+	return n;
+}
+
+void
+vigil_dnscache_put_note(struct vigil_dnscache *c,
+			const struct vigil_dns_note *n)
+{
+	vigil_dnscache_put(c, n->family, n->addr, n->name, n->len,
+			   n->learned_us, n->expire_us);
 }
 
 const char *

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vigil_dns.h"
+
 #define VIGIL_DNSC_NAME 222 /* bytes of a name kept (longer: cut) */
 #define VIGIL_DNSC_WAYS 4
 
@@ -67,6 +69,16 @@ void vigil_dnscache_free(struct vigil_dnscache *c);
 void vigil_dnscache_put(struct vigil_dnscache *c, uint8_t family,
 			const uint8_t addr[16], const char *name, unsigned len,
 			uint64_t now_us, uint64_t expire_us);
+
+/* The A and AAAA answers of a DNS response as notes (address -> the name
+ * asked for), learned at learned_us and valid for their TTL from then.
+ * Returns how many (none for a query or a response without a question). */
+unsigned vigil_dns_notes(const struct vigil_dns_msg *d, uint64_t learned_us,
+			 struct vigil_dns_note out[VIGIL_DNS_ANSWERS_MAX]);
+
+/* vigil_dnscache_put of a note. */
+void vigil_dnscache_put_note(struct vigil_dnscache *c,
+			     const struct vigil_dns_note *n);
 
 /* The name of an address for a flow that began at at_us: from an answer
  * seen by then and still valid; NULL (and *len 0) when there is none. */

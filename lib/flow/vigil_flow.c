@@ -315,9 +315,6 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
-	/* Workers take bursts of at least a full lookup batch: more
-	 * lookups in flight hide more of the table's cache misses. */
-	w->burst = conf->burst > VIGIL_FT_BURST ? conf->burst : VIGIL_FT_BURST;
 	w->expiry_step = conf->expiry_step;
 	w->state = VIGIL_W_RUN;
 	for (unsigned p = 0; p < 256; p++)
@@ -349,8 +346,9 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 				      before.heap_allocsz_bytes;
 	else
 		w->table_heap_bytes = w->table.bytes;
-	/* Each packet may end one flow, and each scan step expiry_step. */
-	w->staged_cap = 2 * w->burst + conf->expiry_step;
+	/* A step handles one lookup batch (take_burst): each packet may end
+	 * a flow and finish an inspection, and the scan ends expiry_step. */
+	w->staged_cap = 2 * VIGIL_FT_BURST + conf->expiry_step;
 	w->staged = rte_zmalloc_socket("vigil_staged",
 				       sizeof(*w->staged) * w->staged_cap,
 				       RTE_CACHE_LINE_SIZE, socket);
@@ -467,30 +465,15 @@ tunnel_of(struct vigil_worker *w, const struct vigil_pkt_meta *m, bool swap)
 static void
 learn_dns(struct vigil_worker *w, const struct vigil_l7_rec *r)
 {
-	const struct vigil_dns_msg *d = &r->u.dns;
+	struct vigil_dns_note notes[VIGIL_DNS_ANSWERS_MAX];
+	unsigned n;
 
-	if (w->dns.nsets == 0 || r->service != VIGIL_L7_DNS || !d->qr ||
-	    d->query.len == 0)
+	if (w->dns.nsets == 0 || r->service != VIGIL_L7_DNS)
 		return;
-	for (unsigned i = 0; i < d->n_answers; i++) {
-		const struct vigil_dns_answer *a = &d->answers[i];
-		uint8_t addr[16] = { 0 };
-		uint8_t family;
-
-		if (a->type == 1) {
-			family = VIGIL_AF_INET;
-			memcpy(addr, a->addr, 4);
-		} else if (a->type == 28) {
-			family = VIGIL_AF_INET6;
-			memcpy(addr, a->addr, 16);
-		} else {
-			continue;
-		}
-		vigil_dnscache_put(&w->dns, family, addr, d->query.s,
-				   d->query.len, w->now_us,
-				   w->now_us + (uint64_t)a->ttl * 1000000u);
-		vigil_ctr_add(w->ctr, VIGIL_CTR_dns_names_learned, 1);
-	}
+	n = vigil_dns_notes(&r->u.dns, w->now_us, notes);
+	for (unsigned i = 0; i < n; i++)
+		vigil_dnscache_put_note(&w->dns, &notes[i]);
+	vigil_ctr_add(w->ctr, VIGIL_CTR_dns_names_learned, n);
 }
 
 /* An L7 record was just staged: learn from it. */
@@ -510,12 +493,9 @@ take_dns_feed(struct vigil_worker *w)
 
 	n = rte_ring_dequeue_burst_elem(w->dns_feed, notes, sizeof(notes[0]),
 					RTE_DIM(notes), NULL);
-	for (unsigned i = 0; i < n; i++) {
-		vigil_dnscache_put(&w->dns, notes[i].family, notes[i].addr,
-				   notes[i].name, notes[i].len,
-				   notes[i].learned_us, notes[i].expire_us);
-		vigil_ctr_add(w->ctr, VIGIL_CTR_dns_names_learned, 1);
-	}
+	for (unsigned i = 0; i < n; i++)
+		vigil_dnscache_put_note(&w->dns, &notes[i]);
+	vigil_ctr_add(w->ctr, VIGIL_CTR_dns_names_learned, n);
 }
 
 /* Stage the record of entry `e`; `remove` takes it out of the table. */
@@ -569,61 +549,46 @@ emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
 	}
 }
 
-/* Move staged records to the ring. Returns the number still staged. */
-/* Move staged L7 records to their ring. Returns the number still staged
- * (a replay waits for room; a live run drops and counts). */
+/*
+ * Move the `*n` records of `esize` bytes staged in `buf` to `ring`.
+ * Returns the number still staged: a live run drops what does not fit
+ * (counted in `drop`) rather than make packets wait; a replay, and the
+ * shutdown drain (no packets left to wait), wait for the reader unless the
+ * drain has timed out.
+ */
 static uint32_t
-flush_l7(struct vigil_worker *w)
+flush_ring(struct vigil_worker *w, struct rte_ring *ring, void *buf,
+	   uint32_t *n, size_t esize, enum vigil_ctr sent, enum vigil_ctr drop)
 {
-	unsigned n;
+	unsigned k;
 
-	if (w->nl7_staged == 0)
+	if (*n == 0)
 		return 0;
-	n = rte_ring_enqueue_burst_elem(w->l7_events, w->l7_staged,
-					sizeof(struct vigil_l7_rec),
-					w->nl7_staged, NULL);
-	vigil_ctr_add(w->ctr, VIGIL_CTR_l7_records, n);
-	if (n > 0 && n < w->nl7_staged)
-		memmove(w->l7_staged, w->l7_staged + n,
-			(w->nl7_staged - n) * sizeof(*w->l7_staged));
-	w->nl7_staged -= n;
-	if (w->nl7_staged > 0 &&
+	k = rte_ring_enqueue_burst_elem(ring, buf, (unsigned)esize, *n, NULL);
+	vigil_ctr_add(w->ctr, sent, k);
+	if (k > 0 && k < *n)
+		memmove(buf, (char *)buf + k * esize, (*n - k) * esize);
+	*n -= k;
+	if (*n > 0 &&
 	    ((!w->backpressure && w->state == VIGIL_W_RUN) || *w->abort)) {
-		vigil_ctr_add(w->ctr, VIGIL_CTR_drop_l7_ring_full,
-			      w->nl7_staged);
-		w->nl7_staged = 0;
+		vigil_ctr_add(w->ctr, drop, *n);
+		*n = 0;
 	}
-	return w->nl7_staged;
+	return *n;
 }
 
+/* Staged records to the publisher, L7 records first: a flow record never
+ * overtakes its own. Returns the number still staged. */
 static uint32_t
 flush_staged(struct vigil_worker *w)
 {
-	unsigned n;
-
-	/* L7 records go first: a flow record never overtakes its own. */
-	if (flush_l7(w) > 0)
+	if (flush_ring(w, w->l7_events, w->l7_staged, &w->nl7_staged,
+		       sizeof(*w->l7_staged), VIGIL_CTR_l7_records,
+		       VIGIL_CTR_drop_l7_ring_full) > 0)
 		return w->nstaged + w->nl7_staged;
-	if (w->nstaged == 0)
-		return 0;
-	n = rte_ring_enqueue_burst_elem(w->events, w->staged,
-					sizeof(struct vigil_flow_rec),
-					w->nstaged, NULL);
-	vigil_ctr_add(w->ctr, VIGIL_CTR_flow_events, n);
-	if (n > 0 && n < w->nstaged)
-		memmove(w->staged, w->staged + n,
-			(w->nstaged - n) * sizeof(*w->staged));
-	w->nstaged -= n;
-	/* A live run drops what does not fit rather than make packets wait;
-	 * a replay, and the shutdown drain (no packets left to wait), wait
-	 * for the reader unless the drain has timed out. */
-	if (w->nstaged > 0 &&
-	    ((!w->backpressure && w->state == VIGIL_W_RUN) || *w->abort)) {
-		vigil_ctr_add(w->ctr, VIGIL_CTR_drop_event_ring_full,
-			      w->nstaged);
-		w->nstaged = 0;
-	}
-	return w->nstaged;
+	return flush_ring(w, w->events, w->staged, &w->nstaged,
+			  sizeof(*w->staged), VIGIL_CTR_flow_events,
+			  VIGIL_CTR_drop_event_ring_full);
 }
 
 /* Make room for a new flow: evict the least recently seen flow of its two
@@ -665,13 +630,11 @@ static void
 inspect(struct vigil_worker *w, uint32_t e, struct vigil_flow_state *f,
 	const struct vigil_pkt_meta *m, const struct rte_mbuf *mb)
 {
-	unsigned orig = vigil_flow_orig_side(f);
 	struct vigil_insp_pkt p = {
 		.entry = e,
 		.key = vigil_ft_key(&w->table, e),
 		.first_us = f->first_us,
-		.role = m->dir != orig,
-		.orig_side = orig,
+		.role = m->dir != vigil_flow_orig_side(f),
 		.m = m,
 		.mb = mb,
 	};

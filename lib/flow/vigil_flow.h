@@ -164,7 +164,6 @@ struct vigil_worker {
 	struct rte_ring *l7_events;
 	struct vigil_ftable table;
 	uint64_t table_heap_bytes; /* heap taken by the table, measured */
-	uint32_t burst;
 	uint32_t expiry_step;
 	uint64_t scan_gap_tsc; /* TSC cycles between two scan steps */
 	uint64_t next_scan_tsc;

@@ -297,7 +297,7 @@ settle(struct insp_ctx *c, struct insp_dir *d, unsigned role,
 	default:
 		d->state = D_STOP;
 		if (c->rec.why == 0) {
-			c->rec.why = r.why ? r.why : VIGIL_L7_WHY_NONE;
+			c->rec.why = r.why;
 			vigil_ctr_add(ctr, VIGIL_CTR_l7_malformed, 1);
 		}
 		break;

@@ -103,7 +103,6 @@ struct vigil_insp_pkt {
 	const struct vigil_flow_key *key;
 	uint64_t first_us;	  /* the flow record's */
 	unsigned role;		  /* 0: from the originator */
-	unsigned orig_side;	  /* key side of the originator */
 	const struct vigil_pkt_meta *m;
 	const struct rte_mbuf *mb;
 };

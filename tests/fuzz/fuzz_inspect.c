@@ -133,7 +133,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				.key = &k,
 				.first_us = 1,
 				.role = role,
-				.orig_side = 1,
 				.m = &m,
 				.mb = &mb,
 			};

@@ -109,7 +109,6 @@ pkt(uint32_t entry, const struct vigil_flow_key *k, unsigned role,
 		.key = k,
 		.first_us = 1000,
 		.role = role,
-		.orig_side = 1,
 		.m = m,
 		.mb = mb,
 	};
