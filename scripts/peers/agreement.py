@@ -1589,10 +1589,8 @@ class Ctx:
     pass
 
 
-def main():
-    ap = argparse.ArgumentParser(
-        description="Agreement of vigil's flows with nDPI, tshark, Arkime "
-        "and suricata-verify on ../shared/data (see the top of this file)")
+def add_common_args(ap):
+    """The options every agreement script takes."""
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--vigil", default=str(REPO / "build/app/vigil/vigil"))
     ap.add_argument("--vigilctl",
@@ -1603,22 +1601,26 @@ def main():
     ap.add_argument("--details")
     ap.add_argument("--cache")
     ap.add_argument("--examples", type=int, default=2)
-    a = ap.parse_args()
-    t_start = time.time()
+
+
+def prepare(a, prog):
+    """Check the tools and binaries, copy the binaries (a rebuild during
+    the run does not mix versions) and write one configuration a replay
+    slot. Returns (data, sources, work, ctx), or an exit status."""
     data = Path(a.data)
     if not data.is_dir():
-        print(f"agreement: no shared data at {data}: nothing to compare")
+        print(f"{prog}: no shared data at {data}: nothing to compare")
         return 0
     for tool in ("tshark", "capinfos", "redis-server"):
         if not shutil.which(tool):
-            print(f"agreement: {tool} is not installed")
+            print(f"{prog}: {tool} is not installed")
             return 2
     for b in (a.vigil, a.vigilctl):
         if not os.access(b, os.X_OK):
-            print(f"agreement: {b} is not built (meson compile -C build)")
+            print(f"{prog}: {b} is not built (meson compile -C build)")
             return 2
     sources = a.source or list(SOURCES)
-    work = tempfile.mkdtemp(prefix="vigil-peers.")
+    work = tempfile.mkdtemp(prefix=f"vigil-{prog}.")
     ctx = Ctx()
     ctx.cache = a.cache or os.path.join(work, "cache")
     os.makedirs(ctx.cache, exist_ok=True)
@@ -1636,6 +1638,20 @@ def main():
                            f"lcores = {{ rx = [ {lc} ]; workers = [ {lc} ]; "
                            "};\n")
         ctx.confs[slot] = c
+    return data, sources, work, ctx
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Agreement of vigil's flows with nDPI, tshark, Arkime "
+        "and suricata-verify on ../shared/data (see the top of this file)")
+    add_common_args(ap)
+    a = ap.parse_args()
+    t_start = time.time()
+    ready = prepare(a, "agreement")
+    if isinstance(ready, int):
+        return ready
+    data, sources, work, ctx = ready
     redis = None
     try:
         redis = ctx.redis = Redis(work)

@@ -44,14 +44,11 @@ where only vigil gives the field are counted as `peer missing`.
 """
 import argparse
 import concurrent.futures
-import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -549,50 +546,13 @@ def main():
     ap = argparse.ArgumentParser(
         description="Agreement of vigil's L7 fields with nDPI, tshark, "
         "Arkime and suricata-verify (see the top of this file)")
-    ap.add_argument("--data", default=str(ag.REPO.parent / "shared" /
-                                          "data"))
-    ap.add_argument("--vigil", default=str(ag.REPO / "build/app/vigil/vigil"))
-    ap.add_argument("--vigilctl",
-                    default=str(ag.REPO / "build/app/vigilctl/vigilctl"))
-    ap.add_argument("--source", action="append", choices=ag.SOURCES)
-    ap.add_argument("--limit", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--details")
-    ap.add_argument("--cache")
-    ap.add_argument("--examples", type=int, default=2)
+    ag.add_common_args(ap)
     a = ap.parse_args()
     t_start = time.time()
-    data = Path(a.data)
-    if not data.is_dir():
-        print(f"l7agreement: no shared data at {data}: nothing to compare")
-        return 0
-    for tool in ("tshark", "capinfos", "redis-server"):
-        if not shutil.which(tool):
-            print(f"l7agreement: {tool} is not installed")
-            return 2
-    for b in (a.vigil, a.vigilctl):
-        if not os.access(b, os.X_OK):
-            print(f"l7agreement: {b} is not built (meson compile -C build)")
-            return 2
-    sources = a.source or list(ag.SOURCES)
-    work = tempfile.mkdtemp(prefix="vigil-l7peers.")
-    ctx = ag.Ctx()
-    ctx.cache = a.cache or os.path.join(work, "cache")
-    os.makedirs(ctx.cache, exist_ok=True)
-    ctx.vigil = os.path.join(work, "vigil")
-    ctx.vigilctl = os.path.join(work, "vigilctl")
-    shutil.copy2(a.vigil, ctx.vigil)
-    shutil.copy2(a.vigilctl, ctx.vigilctl)
-    ctx.vigil_sha = hashlib.sha1(Path(ctx.vigil).read_bytes()).hexdigest()
-    ncpu = os.cpu_count() or 1
-    ctx.confs = {}
-    for slot in range(a.jobs):
-        c = os.path.join(work, f"slot{slot}.conf")
-        lc = slot % ncpu
-        Path(c).write_text(f'redis = {{ prefix = "peers{slot}"; }};\n'
-                           f"lcores = {{ rx = [ {lc} ]; workers = [ {lc} ]; "
-                           "};\n")
-        ctx.confs[slot] = c
+    ready = ag.prepare(a, "l7agreement")
+    if isinstance(ready, int):
+        return ready
+    data, sources, work, ctx = ready
     redis = None
     details = open(a.details, "w") if a.details else None
     try:
