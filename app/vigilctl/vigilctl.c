@@ -1,5 +1,6 @@
 /*
- * vigilctl — the analyst's command-line view of what vigil wrote to Redis.
+ * vigilctl — the analyst's command-line view of what vigil wrote to Redis,
+ * and the way a CI/CD pipeline gives vigil the identities of workloads.
  *
  * vigil (the DPDK sensor) publishes each finished flow to the stream
  * P:flows (with its application metadata under Zeek's field names), its
@@ -13,10 +14,13 @@
  *     stats   [--sensor ID]
  *     flows   [--limit N] [--sensor ID]
  *     sensors
+ *     meta push FILE | set IP FIELD=VALUE... | rm IP | show [IP]
  *     help
  *
  * Assumptions:
- *  - Read-only: it sends only HLEN, HGETALL, XRANGE and XREVRANGE.
+ *  - Read-only but for `meta` (meta.c): stats, flows and sensors send only
+ *    HLEN, HGETALL, XRANGE and XREVRANGE; `meta` writes the P:meta:* keys
+ *    and publishes on P:meta:updates.
  *  - Redis >= 5.0 (streams), reachable without AUTH, TLS or SELECT; a
  *    NOAUTH reply is reported like any other Redis error (exit 1).
  *  - Every value read from Redis is untrusted: tables never show control
@@ -43,37 +47,17 @@
 #include "json.h"
 #include "table.h"
 #include "text.h"
+#include "vigilctl.h"
 
 #define DEFAULT_REDIS_HOST "127.0.0.1"
 #define DEFAULT_REDIS_PORT 6379
 #define DEFAULT_PREFIX "vigil"
 #define DEFAULT_LIMIT 20
 #define CONNECT_TIMEOUT_S 2
-#define COMMAND_TIMEOUT_S 5
 #define CHUNK 1000                /* stream entries per XRANGE/XREVRANGE */
 #define MAX_CHUNKS 10000000ULL    /* bound of any stream walk */
 #define MAX_HASH_FIELDS 100000    /* larger "stats"/"sensors" are refused */
-#define MAX_HOST 255
 #define RAW_PART_MAX 256          /* bytes of a value kept for a composite cell */
-
-struct opts {
-	const char *redis;      /* HOST:PORT, or NULL */
-	const char *redis_from; /* "--redis" or "VIGIL_REDIS" */
-	const char *prefix;
-	const char *sensor;     /* --sensor, or NULL */
-	const char *limit_arg;  /* --limit as given, or NULL */
-	long long limit;
-	bool json;
-	const char *cmd;
-};
-
-struct app {
-	struct opts o;
-	char host[MAX_HOST + 1];
-	int port;
-	char addr[MAX_HOST + 16]; /* HOST:PORT as shown in messages */
-	redisContext *rc;
-};
 
 /* One stream entry: its id and its field/value pairs (all strings). */
 struct rec {
@@ -92,7 +76,8 @@ static const char usage_short[] =
 static const char usage_long[] =
 	"usage: vigilctl [--redis HOST:PORT] [--prefix P] [--json] COMMAND [ARGS]\n"
 	"\n"
-	"Shows what vigil wrote to Redis. Read-only.\n"
+	"Shows what vigil wrote to Redis (read-only), and gives vigil the\n"
+	"identities of workloads (meta: writes P:meta:*).\n"
 	"\n"
 	"commands:\n"
 	"  stats   [--sensor ID]              counters of the sensor (hash P:stats,\n"
@@ -110,6 +95,21 @@ static const char usage_long[] =
 	"                                     error=why inspection stopped.\n"
 	"                                     --json has every field\n"
 	"  sensors                            the sensors in hash P:sensors\n"
+	"  meta push FILE                     identities from a JSON document\n"
+	"                                     (FILE, or - for standard input):\n"
+	"                                     {\"IP\": {\"pod\": .., \"namespace\": ..,\n"
+	"                                     \"image\": .., \"service\": ..,\n"
+	"                                     \"labels\": {..}, \"since\": ..}, ..};\n"
+	"                                     all checked before one is written\n"
+	"  meta set IP FIELD=VALUE...         fields of IP's identity: pod=,\n"
+	"                                     namespace=, image=, service=,\n"
+	"                                     since=, labels=K=V,K=V,\n"
+	"                                     label.KEY=VALUE; the others are\n"
+	"                                     kept from its current identity\n"
+	"  meta rm IP                         forgets IP's identities\n"
+	"  meta show [IP]                     the identity of every IP, or the\n"
+	"                                     history of one (P:meta:IP,\n"
+	"                                     P:meta:IP:history)\n"
 	"  help                               this text\n"
 	"\n"
 	"options (before or after the command):\n"
@@ -130,10 +130,7 @@ static void vfail(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-/* Prints "vigilctl: <message>" and exits with code. */
-static void fail(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-static void fail(int code, const char *fmt, ...)
+void fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -143,10 +140,7 @@ static void fail(int code, const char *fmt, ...)
 	exit(code);
 }
 
-/* Prints "vigilctl: <message>", the short usage, and exits 2. */
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
+void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -160,9 +154,7 @@ static void usage_error(const char *fmt, ...)
 /* Longest value quoted in a message, in columns. */
 #define MSG_MAX 200
 
-/* A terminal-safe, capped copy of a string for a message (static buffer,
- * four in rotation so that one message can show several). */
-static const char *shown(const char *s, size_t n)
+const char *shown(const char *s, size_t n)
 {
 	static char slots[4][MSG_MAX * 6 + 8];
 	static int next;
@@ -174,13 +166,12 @@ static const char *shown(const char *s, size_t n)
 	return out;
 }
 
-static const char *shown_str(const char *s)
+const char *shown_str(const char *s)
 {
 	return shown(s, strlen(s));
 }
 
-/* Exits quietly on a closed pipe (vigilctl ... | head), loudly otherwise. */
-static void check_stdout(void)
+void check_stdout(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return;
@@ -325,6 +316,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			parse_option(o, argc, argv, &i);
 		} else if (!only_args && arg[0] == '-' && arg[1] != '\0') {
 			usage_error("unknown option '%s'", shown_str(arg));
+		} else if (o->cmd && !strcmp(o->cmd, "meta")) {
+			if (o->nargs >= MAX_ARGS)
+				usage_error("more than %d arguments", MAX_ARGS);
+			o->args[o->nargs++] = arg;
 		} else if (o->cmd && strcmp(o->cmd, "help") != 0) {
 			usage_error("unexpected argument '%s'", shown_str(arg));
 		} else if (!o->cmd) {
@@ -342,7 +337,8 @@ static void check_opts(struct app *a)
 	if (!o->cmd)
 		usage_error("no command given");
 	if (strcmp(o->cmd, "stats") && strcmp(o->cmd, "flows") &&
-	    strcmp(o->cmd, "sensors") && strcmp(o->cmd, "help"))
+	    strcmp(o->cmd, "sensors") && strcmp(o->cmd, "meta") &&
+	    strcmp(o->cmd, "help"))
 		usage_error("unknown command '%s'", shown_str(o->cmd));
 	if (o->limit_arg && strcmp(o->cmd, "flows"))
 		usage_error("option --limit applies to flows only");
@@ -395,8 +391,7 @@ static void redis_connect(struct app *a)
 		     shown_str(a->addr));
 }
 
-/* Sends a command; exits 1 on a lost connection or an error reply. */
-static redisReply *redis_cmd(struct app *a, int argc, const char **argv)
+redisReply *redis_cmd(struct app *a, int argc, const char **argv)
 {
 	redisReply *r = redisCommandArgv(a->rc, argc, argv, NULL);
 
@@ -1305,11 +1300,15 @@ int main(int argc, char **argv)
 		rc = cmd_help();
 	else {
 		check_opts(&a);
+		if (!strcmp(a.o.cmd, "meta"))
+			meta_prepare(&a); /* bad input: exit 2 before Redis */
 		redis_connect(&a);
 		if (!strcmp(a.o.cmd, "stats"))
 			rc = cmd_stats(&a);
 		else if (!strcmp(a.o.cmd, "flows"))
 			rc = cmd_flows(&a);
+		else if (!strcmp(a.o.cmd, "meta"))
+			rc = cmd_meta(&a);
 		else
 			rc = cmd_sensors(&a);
 		redisFree(a.rc);
