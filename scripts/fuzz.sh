@@ -34,7 +34,7 @@ case $seconds in
 	;;
 esac
 targets=(fuzz_decode fuzz_conf fuzz_l7_dns fuzz_l7_http fuzz_l7_tls fuzz_l7_ssh
-	fuzz_l7_stratum fuzz_l7_quic fuzz_inspect)
+	fuzz_l7_stratum fuzz_l7_quic fuzz_inspect fuzz_meta)
 optional=(fuzz_decode_ft) # built when lib/decode has a fragment table
 bdir=build-fuzz
 out=$bdir/fuzz-out

@@ -1586,6 +1586,8 @@ static int check_duplicates(struct seen_ip *v, size_t n, char *err,
 	size_t dup = SIZE_MAX, dup_order = SIZE_MAX;
 	char text[VIGIL_META_IP_MAX + 1];
 
+	if (n < 2)
+		return 0;
 	qsort(v, n, sizeof(*v), cmp_seen);
 	for (size_t i = 1; i < n; i++)
 		if (!memcmp(&v[i].ip, &v[i - 1].ip, sizeof(v[i].ip)) &&
