@@ -45,7 +45,8 @@ setup_inspector(const char *settings)
 	assert_int_equal(vigil_conf_load_string(&conf, settings, "t.conf", err,
 						sizeof(err)),
 			 0);
-	in = vigil_inspector_create(&conf, 0, SOCKET_ID_ANY, err, sizeof(err));
+	in = vigil_inspector_create(&conf, 0, 0, SOCKET_ID_ANY, err,
+				    sizeof(err));
 	if (in == NULL)
 		fail_msg("%s", err);
 	memset(&ctr, 0, sizeof(ctr));
@@ -112,7 +113,30 @@ pkt(uint32_t entry, const struct vigil_flow_key *k, unsigned role,
 		.m = m,
 		.mb = mb,
 	};
-	return vigil_inspect_packet(in, &p, started, done, &rec, &ctr);
+	uint32_t idx;
+	enum vigil_insp_rc rc =
+		vigil_inspect_packet(in, &p, started, done, &idx, &ctr);
+
+	/* A finished record: copied out, and its index given back as the
+	 * reader does. */
+	if (rc == VIGIL_INSP_FINISHED) {
+		rec = vigil_inspector_recs(in)[idx];
+		assert_int_equal(vigil_inspector_give(in, &idx, 1), 0);
+	}
+	return rc;
+}
+
+/* vigil_inspect_end, the record copied out and given back. */
+static bool
+end(uint32_t entry)
+{
+	uint32_t idx;
+
+	if (!vigil_inspect_end(in, entry, &idx, &ctr))
+		return false;
+	rec = vigil_inspector_recs(in)[idx];
+	assert_int_equal(vigil_inspector_give(in, &idx, 1), 0);
+	return true;
 }
 
 static void
@@ -247,13 +271,13 @@ test_gap_stops_a_direction(void **state)
 			 VIGIL_INSP_MORE);
 	assert_int_equal(C(VIGIL_CTR_l7_gap), 1);
 	memset(&rec, 0, sizeof(rec));
-	assert_true(vigil_inspect_end(in, 9, &rec, &ctr));
+	assert_true(end(9));
 	assert_int_equal(rec.service, VIGIL_L7_HTTP);
 	assert_memory_equal(rec.u.http.req.method.s, "GET", 3);
 	assert_int_equal(rec.have, 0); /* neither side complete */
 	assert_int_equal(vigil_inspector_active(in), 0);
 	/* Ended twice: nothing the second time. */
-	assert_false(vigil_inspect_end(in, 9, &rec, &ctr));
+	assert_false(end(9));
 }
 
 static void
@@ -301,7 +325,7 @@ test_contexts_run_out_and_come_back(void **state)
 	for (uint32_t e = 0; e < 16; e++) {
 		uint32_t x = (e * 7) % 16;
 
-		assert_true(vigil_inspect_end(in, x, &rec, &ctr));
+		assert_true(end(x));
 		assert_memory_equal(rec.u.http.req.method.s, "GET", 3);
 		assert_int_equal(rec.key.port[1], 40000 + x);
 	}
@@ -309,6 +333,64 @@ test_contexts_run_out_and_come_back(void **state)
 	assert_int_equal(pkt(16, &k16, 0, 1, req, sizeof(req) - 1, false,
 			     &done),
 			 VIGIL_INSP_MORE);
+}
+
+/*
+ * Records are handed on by index and stay out of the pool until the reader
+ * gives them back: with no spare records, two held records leave the third
+ * flow uninspected (counted), and one given back lets the next one in.
+ */
+static void
+test_records_held_by_the_reader(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+	uint32_t idx[16];
+	bool done;
+
+	(void)state;
+	setup_inspector("l7 = { contexts = 16; };");
+	assert_int_equal(vigil_inspector_nrecs(in), 16);
+	for (uint32_t e = 0; e < 16; e++) {
+		struct vigil_flow_key k = key_of(e, VIGIL_IPPROTO_TCP, 80);
+
+		assert_int_equal(pkt(e, &k, 0, 1, req, sizeof(req) - 1, false,
+				     &done),
+				 VIGIL_INSP_MORE);
+		assert_true(vigil_inspect_end(in, e, &idx[e], &ctr));
+		assert_int_equal(
+			vigil_inspector_recs(in)[idx[e]].key.port[1],
+			40000 + e);
+	}
+	assert_int_not_equal(idx[0], idx[1]);
+	assert_int_equal(vigil_inspector_free_recs(in), 0);
+	assert_int_equal(vigil_inspector_active(in), 0);
+	/* Contexts are free, records are not. */
+	struct vigil_flow_key k16 = key_of(16, VIGIL_IPPROTO_TCP, 80);
+
+	assert_int_equal(pkt(16, &k16, 0, 1, req, sizeof(req) - 1, false,
+			     &done),
+			 VIGIL_INSP_SKIP);
+	assert_true(done);
+	assert_int_equal(C(VIGIL_CTR_l7_no_context), 1);
+	/* A bad index is refused, a good one taken back. */
+	uint32_t bad = 16;
+
+	assert_int_equal(vigil_inspector_give(in, &bad, 1), 1);
+	assert_int_equal(vigil_inspector_give(in, &idx[3], 1), 0);
+	struct vigil_flow_key k17 = key_of(17, VIGIL_IPPROTO_TCP, 80);
+
+	assert_int_equal(pkt(17, &k17, 0, 1, req, sizeof(req) - 1, false,
+			     &done),
+			 VIGIL_INSP_MORE);
+	assert_true(end(17));
+	assert_int_equal(rec.key.port[1], 40017);
+	/* The other records were not touched meanwhile. */
+	assert_int_equal(vigil_inspector_recs(in)[idx[4]].key.port[1], 40004);
+	for (uint32_t e = 0; e < 16; e++)
+		if (e != 3)
+			assert_int_equal(vigil_inspector_give(in, &idx[e], 1),
+					 0);
+	assert_int_equal(vigil_inspector_free_recs(in), 16);
 }
 
 static void
@@ -331,7 +413,7 @@ test_budget_ends_inspection(void **state)
 	 * waiting, its end gives the record. */
 	assert_int_equal(pkt(2, &k, 0, seq, big + 40, 40, true, &done),
 			 VIGIL_INSP_MORE);
-	assert_true(vigil_inspect_end(in, 2, &rec, &ctr));
+	assert_true(end(2));
 	assert_int_equal(rec.service, VIGIL_L7_HTTP);
 	assert_int_equal(vigil_inspector_active(in), 0);
 }
@@ -432,6 +514,7 @@ main(void)
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
 		T(test_contexts_run_out_and_come_back),
+		T(test_records_held_by_the_reader),
 		T(test_budget_ends_inspection),
 		cmocka_unit_test(test_dns_cache),
 	};
