@@ -21,7 +21,15 @@ enum dir_state {
 	D_OPEN = 0, /* listening */
 	D_DONE,	    /* its message was parsed */
 	D_STOP,	    /* gave up: gap, budget, buffer, unknown */
+	D_WATCH,    /* TCP whose first bytes are no protocol vigil reads (an
+		     * SMTP, IMAP, POP3, FTP, LDAP or XMPP dialogue before
+		     * STARTTLS, a SOCKS handshake, a proxy's CONNECT): each
+		     * new segment is checked for the start of a TLS
+		     * handshake, for WATCH_SEGS segments within the budget */
 };
+
+/* Segments a direction is watched for a TLS handshake after a preamble. */
+#define WATCH_SEGS 16
 
 struct insp_dir {
 	uint32_t next_seq; /* TCP: the next byte expected */
@@ -30,6 +38,7 @@ struct insp_dir {
 	uint32_t need;	   /* TCP: the parser wants this many before it can
 			    * say more (0: unknown) */
 	uint8_t state;	   /* enum dir_state */
+	uint8_t segs;	   /* segments watched (D_WATCH) */
 	bool seq_known;
 };
 
@@ -420,8 +429,10 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 			p->key->port[side ^ 1]);
 
 		if (s == VIGIL_L7_NONE) {
-			if (!tcp || len >= GUESS_BYTES || full)
+			if (!tcp)
 				d->state = D_STOP;
+			else if (len >= GUESS_BYTES || full)
+				d->state = D_WATCH;
 			return;
 		}
 		r->service = (uint8_t)s;
@@ -504,14 +515,15 @@ static bool
 over(const struct insp_ctx *c)
 {
 	const struct vigil_l7_rec *r = c->rec;
-	bool both = c->d[0].state != D_OPEN && c->d[1].state != D_OPEN;
+	bool both = (c->d[0].state == D_DONE || c->d[0].state == D_STOP) &&
+		    (c->d[1].state == D_DONE || c->d[1].state == D_STOP);
 
 	if (r->why != 0)
 		return true;
 	switch (r->service) {
 	case VIGIL_L7_NONE:
-		/* The first payload either way matched nothing. */
-		return c->d[0].state == D_STOP || c->d[1].state == D_STOP;
+		/* Nothing recognised, and the client will say no more. */
+		return c->d[0].state == D_STOP || both;
 	case VIGIL_L7_DNS:
 		return (r->have & VIGIL_L7R_SERVER) || both;
 	case VIGIL_L7_QUIC:
@@ -533,7 +545,7 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 	uint32_t off = m->payload_off, have, plen = m->payload_len;
 	const uint8_t *pl;
 
-	if (d->state != D_OPEN)
+	if (d->state != D_OPEN && d->state != D_WATCH)
 		return;
 	/* The captured bytes of the payload in the first segment (a chained
 	 * mbuf is inspected as far as its first segment goes). */
@@ -572,6 +584,28 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 		d->state = D_STOP;
 		vigil_ctr_add(ctr, VIGIL_CTR_l7_gap, 1);
 		return;
+	}
+	if (d->state == D_WATCH ||
+	    (d->len > 0 && c->rec->service == VIGIL_L7_NONE)) {
+		/* After a preamble (watched, or too short yet to be told
+		 * apart): a segment that starts a TLS handshake (ClientHello
+		 * from the client, ServerHello from the server) is read from
+		 * its first byte as a new stream. */
+		if (skip == 0 &&
+		    vigil_tls_is_handshake_start(pl, have, role == 0)) {
+			d->state = D_OPEN;
+			d->len = 0;
+			d->need = 0;
+			vigil_ctr_add(ctr, VIGIL_CTR_l7_starttls, 1);
+		} else if (d->state == D_WATCH) {
+			d->seen += RTE_MIN(have - skip,
+					   in->inspect_bytes - d->seen);
+			d->next_seq = seq + plen;
+			if (++d->segs >= WATCH_SEGS ||
+			    d->seen >= in->inspect_bytes)
+				d->state = D_STOP;
+			return;
+		}
 	}
 	room = RTE_MIN(in->buffer_bytes - d->len, in->inspect_bytes - d->seen);
 	n = RTE_MIN(have - skip, room);

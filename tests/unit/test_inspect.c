@@ -280,22 +280,117 @@ test_gap_stops_a_direction(void **state)
 	assert_false(end(9));
 }
 
+/*
+ * TCP whose first bytes are no known protocol is watched for a TLS
+ * handshake for 16 more segments; none comes, the context comes back and
+ * the flow counts as unknown.
+ */
 static void
 test_unknown_protocol_frees_the_context(void **state)
 {
 	uint8_t junk[100];
 	struct vigil_flow_key k = key_of(4, VIGIL_IPPROTO_TCP, 9999);
+	uint32_t seq = 1;
 	bool done;
 
 	(void)state;
 	setup_inspector("");
 	for (unsigned i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 37 + 1);
-	assert_int_equal(pkt(1, &k, 0, 1, junk, sizeof(junk), false, &done),
+	assert_int_equal(pkt(1, &k, 0, seq, junk, sizeof(junk), false, &done),
+			 VIGIL_INSP_MORE);
+	for (unsigned i = 1; i < 16; i++) {
+		seq += sizeof(junk);
+		assert_int_equal(pkt(1, &k, 0, seq, junk, sizeof(junk), true,
+				     &done),
+				 VIGIL_INSP_MORE);
+	}
+	seq += sizeof(junk);
+	assert_int_equal(pkt(1, &k, 0, seq, junk, sizeof(junk), true, &done),
 			 VIGIL_INSP_SKIP);
 	assert_true(done);
 	assert_int_equal(vigil_inspector_active(in), 0);
 	assert_int_equal(C(VIGIL_CTR_l7_unknown), 1);
+	assert_int_equal(C(VIGIL_CTR_l7_starttls), 0);
+}
+
+/* A TLS 1.2 ClientHello with one cipher suite and a server name. */
+static uint32_t
+client_hello(uint8_t *b, const char *sni)
+{
+	uint32_t n = 0, sl = (uint32_t)strlen(sni), ext = 9 + sl;
+	uint32_t body = 2 + 32 + 1 + 4 + 2 + 2 + ext;
+
+	b[n++] = 0x16, b[n++] = 3, b[n++] = 1;
+	b[n++] = (uint8_t)((body + 4) >> 8), b[n++] = (uint8_t)(body + 4);
+	b[n++] = 1, b[n++] = 0, b[n++] = (uint8_t)(body >> 8);
+	b[n++] = (uint8_t)body;
+	b[n++] = 3, b[n++] = 3;
+	memset(b + n, 7, 32), n += 32;
+	b[n++] = 0;			 /* session id */
+	b[n++] = 0, b[n++] = 2;		 /* cipher suites */
+	b[n++] = 0xc0, b[n++] = 0x2f;
+	b[n++] = 1, b[n++] = 0;		 /* compression */
+	b[n++] = (uint8_t)(ext >> 8), b[n++] = (uint8_t)ext;
+	b[n++] = 0, b[n++] = 0;		 /* server_name */
+	b[n++] = (uint8_t)((sl + 5) >> 8), b[n++] = (uint8_t)(sl + 5);
+	b[n++] = (uint8_t)((sl + 3) >> 8), b[n++] = (uint8_t)(sl + 3);
+	b[n++] = 0;
+	b[n++] = (uint8_t)(sl >> 8), b[n++] = (uint8_t)sl;
+	memcpy(b + n, sni, sl), n += sl;
+	return n;
+}
+
+/*
+ * SMTP with STARTTLS: the plain dialogue is no protocol vigil reads, the
+ * ClientHello after it is found and read as TLS.
+ */
+static void
+test_tls_after_starttls(void **state)
+{
+	static const char *const srv[] = { "220 mx.example ESMTP\r\n",
+					   "250-mx.example\r\n250 STARTTLS\r\n",
+					   "220 2.0.0 Ready to start TLS\r\n" };
+	static const char *const cli[] = { "EHLO client.example\r\n",
+					   "STARTTLS\r\n" };
+	struct vigil_flow_key k = key_of(6, VIGIL_IPPROTO_TCP, 25);
+	uint32_t cseq = 1, sseq = 1, n;
+	uint8_t hello[256];
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(6, &k, 1, sseq, srv[0], strlen(srv[0]), false,
+			     &done),
+			 VIGIL_INSP_MORE);
+	sseq += strlen(srv[0]);
+	assert_int_equal(pkt(6, &k, 0, cseq, cli[0], strlen(cli[0]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	cseq += strlen(cli[0]);
+	assert_int_equal(pkt(6, &k, 1, sseq, srv[1], strlen(srv[1]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	sseq += strlen(srv[1]);
+	assert_int_equal(pkt(6, &k, 0, cseq, cli[1], strlen(cli[1]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	cseq += strlen(cli[1]);
+	assert_int_equal(pkt(6, &k, 1, sseq, srv[2], strlen(srv[2]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	n = client_hello(hello, "mx.example");
+	assert_int_equal(pkt(6, &k, 0, cseq, hello, n, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(C(VIGIL_CTR_l7_starttls), 1);
+	assert_int_equal(C(VIGIL_CTR_l7_tls), 1);
+	assert_true(end(6));
+	assert_int_equal(rec.service, VIGIL_L7_TLS);
+	assert_int_equal(rec.have, VIGIL_L7R_CLIENT);
+	assert_int_equal(rec.u.tls.ch.server_name.len, 10);
+	assert_memory_equal(rec.u.tls.ch.server_name.s, "mx.example", 10);
+	assert_int_equal(strlen(rec.u.tls.ch.ja3), 32);
+	assert_int_equal(vigil_inspector_active(in), 0);
 }
 
 static void
@@ -513,6 +608,7 @@ main(void)
 		T(test_dns_over_tcp_split),
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
+		T(test_tls_after_starttls),
 		T(test_contexts_run_out_and_come_back),
 		T(test_records_held_by_the_reader),
 		T(test_budget_ends_inspection),
