@@ -289,22 +289,33 @@ forward_dns(struct vigil_app *app, unsigned from, const struct vigil_l7_rec *r)
 	}
 }
 
+/* Worker `from`'s L7 records: indices into its inspector's record pool,
+ * read in place and given back on its return ring once formatted. */
 static unsigned
-drain_l7(struct vigil_app *app, unsigned from, struct rte_ring *ring)
+drain_l7(struct vigil_app *app, unsigned from)
 {
-	struct vigil_l7_rec recs[8];
-	unsigned n, total = 0, left = rte_ring_count(ring);
+	struct vigil_worker *w = &app->w[from];
+	const struct vigil_l7_rec *recs = vigil_inspector_recs(w->insp);
+	uint32_t nrecs = vigil_inspector_nrecs(w->insp);
+	uint32_t idx[VIGIL_L7_READER_BURST];
+	unsigned n, total = 0, left = rte_ring_count(w->l7_events);
 
 	while (left > 0) {
-		n = rte_ring_dequeue_burst_elem(ring, recs, sizeof(recs[0]),
-						RTE_MIN(left, RTE_DIM(recs)),
+		n = rte_ring_dequeue_burst_elem(w->l7_events, idx,
+						sizeof(idx[0]),
+						RTE_MIN(left, RTE_DIM(idx)),
 						NULL);
 		if (n == 0)
 			break;
 		for (unsigned i = 0; i < n; i++) {
-			vigil_pub_l7(app->pub, &recs[i]);
-			forward_dns(app, from, &recs[i]);
+			if (idx[i] >= nrecs) /* cannot happen */
+				continue;
+			vigil_pub_l7(app->pub, &recs[idx[i]]);
+			forward_dns(app, from, &recs[idx[i]]);
 		}
+		/* The return ring has room for the whole pool. */
+		rte_ring_enqueue_burst_elem(w->l7_free, idx, sizeof(idx[0]), n,
+					    NULL);
 		left -= n;
 		total += n;
 	}
@@ -324,7 +335,7 @@ drain_records(struct vigil_app *app)
 			/* The flow records counted above were enqueued
 			 * after their L7 records: see those too. */
 			rte_atomic_thread_fence(__ATOMIC_ACQUIRE);
-			total += drain_l7(app, j, app->w[j].l7_events);
+			total += drain_l7(app, j);
 		}
 		left = RTE_MIN(left, RECS_PER_PASS);
 		while (left > 0) {

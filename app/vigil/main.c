@@ -232,9 +232,7 @@ memory_estimate_mb(const struct vigil_conf *c)
 	/* Inspection: contexts, the L7 ring and its staging. */
 	if (c->l7_enabled)
 		b += (uint64_t)c->nworkers *
-		     (vigil_inspector_bytes(c) +
-		      ((uint64_t)c->l7_ring_size + 512) *
-			      sizeof(struct vigil_l7_rec) +
+		     (vigil_inspector_bytes(c, vigil_worker_l7_spare(c)) +
 		      /* DNS cache (rounded up to a power of two) and feed */
 		      2ull * c->l7_dns_cache * sizeof(struct vigil_dnsc_entry) +
 		      (uint64_t)c->l7_ring_size * sizeof(struct vigil_dns_note));

@@ -348,7 +348,7 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 		w->table_heap_bytes = w->table.bytes;
 	/* A step handles one lookup batch (take_burst): each packet may end
 	 * a flow and finish an inspection, and the scan ends expiry_step. */
-	w->staged_cap = 2 * VIGIL_FT_BURST + conf->expiry_step;
+	w->staged_cap = vigil_worker_staged_cap(conf);
 	w->staged = rte_zmalloc_socket("vigil_staged",
 				       sizeof(*w->staged) * w->staged_cap,
 				       RTE_CACHE_LINE_SIZE, socket);
@@ -367,25 +367,34 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 		return -1;
 	}
 	if (conf->l7_enabled) {
-		w->insp = vigil_inspector_create(conf, id, socket, err, errlen);
+		uint32_t spare = vigil_worker_l7_spare(conf);
+
+		w->insp = vigil_inspector_create(conf, id, spare, socket, err,
+						 errlen);
 		if (w->insp == NULL) {
 			vigil_worker_free(w);
 			return -1;
 		}
 		snprintf(name, sizeof(name), "vigil_l7_%u", id);
 		w->l7_events = rte_ring_create_elem(
-			name, sizeof(struct vigil_l7_rec), conf->l7_ring_size,
-			socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			name, sizeof(uint32_t), conf->l7_ring_size, socket,
+			RING_F_SP_ENQ | RING_F_SC_DEQ);
+		/* Room for every record of the pool: giving one back never
+		 * fails. */
+		snprintf(name, sizeof(name), "vigil_l7f_%u", id);
+		w->l7_free = rte_ring_create_elem(
+			name, sizeof(uint32_t), vigil_inspector_nrecs(w->insp),
+			socket,
+			RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 		w->l7_staged = rte_zmalloc_socket(
 			"vigil_l7_staged", sizeof(*w->l7_staged) * w->staged_cap,
 			RTE_CACHE_LINE_SIZE, socket);
-		if (w->l7_events == NULL || w->l7_staged == NULL) {
+		if (w->l7_events == NULL || w->l7_free == NULL ||
+		    w->l7_staged == NULL) {
 			snprintf(err, errlen,
-				 "worker %u: cannot allocate the L7 record ring "
-				 "of %u (l7.ring_size, %zu bytes each): out of "
-				 "memory",
-				 id, conf->l7_ring_size,
-				 sizeof(struct vigil_l7_rec));
+				 "worker %u: cannot allocate the L7 record rings "
+				 "of %u (l7.ring_size): out of memory",
+				 id, conf->l7_ring_size);
 			vigil_worker_free(w);
 			return -1;
 		}
@@ -418,12 +427,14 @@ vigil_worker_free(struct vigil_worker *w)
 	rte_ring_free(w->dns_feed);
 	w->dns_feed = NULL;
 	rte_ring_free(w->l7_events);
+	rte_ring_free(w->l7_free);
 	rte_free(w->l7_staged);
 	w->staged = NULL;
 	w->tunnels = NULL;
 	w->events = NULL;
 	w->insp = NULL;
 	w->l7_events = NULL;
+	w->l7_free = NULL;
 	w->l7_staged = NULL;
 }
 
@@ -480,8 +491,21 @@ learn_dns(struct vigil_worker *w, const struct vigil_l7_rec *r)
 static inline void
 staged_l7(struct vigil_worker *w)
 {
-	learn_dns(w, &w->l7_staged[w->nl7_staged]);
+	learn_dns(w, &vigil_inspector_recs(
+			     w->insp)[w->l7_staged[w->nl7_staged]]);
 	w->nl7_staged++;
+}
+
+/* Records the reader gave back, into the pool. */
+static void
+take_l7_free(struct vigil_worker *w)
+{
+	uint32_t idx[256];
+	unsigned n;
+
+	n = rte_ring_dequeue_burst_elem(w->l7_free, idx, sizeof(idx[0]),
+					RTE_DIM(idx), NULL);
+	vigil_inspector_give(w->insp, idx, n);
 }
 
 /* Answers the other workers saw. */
@@ -558,7 +582,8 @@ emit(struct vigil_worker *w, uint32_t e, enum vigil_end_reason why,
  */
 static uint32_t
 flush_ring(struct vigil_worker *w, struct rte_ring *ring, void *buf,
-	   uint32_t *n, size_t esize, enum vigil_ctr sent, enum vigil_ctr drop)
+	   uint32_t *n, size_t esize, enum vigil_ctr sent, enum vigil_ctr drop,
+	   bool l7)
 {
 	unsigned k;
 
@@ -572,6 +597,8 @@ flush_ring(struct vigil_worker *w, struct rte_ring *ring, void *buf,
 	if (*n > 0 &&
 	    ((!w->backpressure && w->state == VIGIL_W_RUN) || *w->abort)) {
 		vigil_ctr_add(w->ctr, drop, *n);
+		if (l7) /* dropped records go back to the pool */
+			vigil_inspector_give(w->insp, buf, *n);
 		*n = 0;
 	}
 	return *n;
@@ -584,11 +611,11 @@ flush_staged(struct vigil_worker *w)
 {
 	if (flush_ring(w, w->l7_events, w->l7_staged, &w->nl7_staged,
 		       sizeof(*w->l7_staged), VIGIL_CTR_l7_records,
-		       VIGIL_CTR_drop_l7_ring_full) > 0)
+		       VIGIL_CTR_drop_l7_ring_full, true) > 0)
 		return w->nstaged + w->nl7_staged;
 	return flush_ring(w, w->events, w->staged, &w->nstaged,
 			  sizeof(*w->staged), VIGIL_CTR_flow_events,
-			  VIGIL_CTR_drop_event_ring_full);
+			  VIGIL_CTR_drop_event_ring_full, false);
 }
 
 /* Make room for a new flow: evict the least recently seen flow of its two
@@ -900,6 +927,10 @@ vigil_worker_step(struct vigil_worker *w)
 			w->now_us = vigil_clock_tsc_to_us(&w->clock, t0);
 		if (w->dns_feed != NULL)
 			take_dns_feed(w);
+		/* A burst may start up to VIGIL_FT_BURST inspections. */
+		if (w->insp != NULL &&
+		    vigil_inspector_free_recs(w->insp) < 2 * VIGIL_FT_BURST)
+			take_l7_free(w);
 		unsigned got = take_burst(w);
 
 		t1 = rte_rdtsc();

@@ -159,9 +159,12 @@ struct vigil_worker {
 	 * (dispatch.decode_on = worker); this worker decodes them. */
 	struct vigil_rx_stage *decode_for[VIGIL_MAX_RX];
 	struct rte_ring *events;
-	/* L7 records (struct vigil_l7_rec), NULL when l7.enabled is 0. A
-	 * flow's L7 record is always enqueued before its flow record. */
+	/* L7 records, NULL when l7.enabled is 0: indices (uint32_t) into
+	 * the inspector's record pool (vigil_inspector_recs(insp)), which
+	 * the reader gives back on l7_free once it has read them. A flow's
+	 * L7 record is always enqueued before its flow record. */
 	struct rte_ring *l7_events;
+	struct rte_ring *l7_free;
 	struct vigil_ftable table;
 	uint64_t table_heap_bytes; /* heap taken by the table, measured */
 	uint32_t expiry_step;
@@ -192,7 +195,7 @@ struct vigil_worker {
 	 * the control thread; NULL with one worker. */
 	struct rte_ring *dns_feed;
 	uint32_t nl7_staged;
-	struct vigil_l7_rec *l7_staged; /* [staged_cap] */
+	uint32_t *l7_staged; /* [staged_cap] record indices */
 	uint32_t ntunnels, max_tunnels;
 	struct vigil_tunnel_rec *tunnels; /* [max_tunnels] */
 	/* Software pipeline: the burst taken from a ring on one step is
@@ -202,6 +205,25 @@ struct vigil_worker {
 	struct rte_mbuf *held[VIGIL_FT_BURST];
 	volatile int done;
 } __rte_cache_aligned;
+
+/* Records a worker may stage before they reach its rings. */
+static inline uint32_t
+vigil_worker_staged_cap(const struct vigil_conf *conf)
+{
+	return 2 * VIGIL_FT_BURST + conf->expiry_step;
+}
+
+/* Most L7 records a reader holds at once before giving them back. */
+#define VIGIL_L7_READER_BURST 64
+
+/* L7 records beyond one a context that the pool needs: the ring's, the
+ * staged ones and a reader's burst (vigil_inspect.h). */
+static inline uint32_t
+vigil_worker_l7_spare(const struct vigil_conf *conf)
+{
+	return conf->l7_ring_size + vigil_worker_staged_cap(conf) +
+	       VIGIL_L7_READER_BURST;
+}
 
 int vigil_worker_create(struct vigil_worker *w, unsigned id,
 			const struct vigil_conf *conf, int socket, char *err,

@@ -21,7 +21,15 @@ enum dir_state {
 	D_OPEN = 0, /* listening */
 	D_DONE,	    /* its message was parsed */
 	D_STOP,	    /* gave up: gap, budget, buffer, unknown */
+	D_WATCH,    /* TCP whose first bytes are no protocol vigil reads (an
+		     * SMTP, IMAP, POP3, FTP, LDAP or XMPP dialogue before
+		     * STARTTLS, a SOCKS handshake, a proxy's CONNECT): each
+		     * new segment is checked for the start of a TLS
+		     * handshake, for WATCH_SEGS segments within the budget */
 };
+
+/* Segments a direction is watched for a TLS handshake after a preamble. */
+#define WATCH_SEGS 16
 
 struct insp_dir {
 	uint32_t next_seq; /* TCP: the next byte expected */
@@ -30,6 +38,7 @@ struct insp_dir {
 	uint32_t need;	   /* TCP: the parser wants this many before it can
 			    * say more (0: unknown) */
 	uint8_t state;	   /* enum dir_state */
+	uint8_t segs;	   /* segments watched (D_WATCH) */
 	bool seq_known;
 };
 
@@ -38,7 +47,8 @@ struct insp_ctx {
 	uint32_t next_free; /* free list */
 	uint8_t proto;
 	struct insp_dir d[2]; /* by role: 0 originator (client) */
-	struct vigil_l7_rec rec;
+	struct vigil_l7_rec *rec; /* from the pool */
+	uint32_t rec_idx;
 	/* Then the buffer region: two direction buffers, or QUIC's
 	 * CRYPTO reassembly (struct vigil_quic_crypto_buf). */
 	uint8_t buf[] __rte_aligned(RTE_CACHE_LINE_SIZE);
@@ -58,6 +68,12 @@ struct vigil_inspector {
 	uint32_t *mkey;
 	uint32_t *mval;
 	struct vigil_l7_crypto *crypto;
+	/* Record pool: a stack of free indices, last given back on top (its
+	 * lines are the likeliest to be in cache). */
+	uint32_t nrecs;
+	uint32_t nfree;
+	uint32_t *free_recs; /* [nrecs] */
+	struct vigil_l7_rec *recs;
 };
 
 static size_t
@@ -83,10 +99,13 @@ map_size(uint32_t ncontexts)
 }
 
 uint64_t
-vigil_inspector_bytes(const struct vigil_conf *conf)
+vigil_inspector_bytes(const struct vigil_conf *conf, uint32_t spare)
 {
+	uint64_t nrecs = (uint64_t)conf->l7_contexts + spare;
+
 	return (uint64_t)conf->l7_contexts * ctx_stride(conf->l7_buffer_bytes) +
-	       (uint64_t)map_size(conf->l7_contexts) * 8;
+	       (uint64_t)map_size(conf->l7_contexts) * 8 +
+	       nrecs * (sizeof(struct vigil_l7_rec) + sizeof(uint32_t));
 }
 
 static inline struct insp_ctx *
@@ -97,7 +116,7 @@ ctx_at(const struct vigil_inspector *in, uint32_t i)
 
 struct vigil_inspector *
 vigil_inspector_create(const struct vigil_conf *conf, unsigned worker,
-		       int socket, char *err, size_t errlen)
+		       uint32_t spare, int socket, char *err, size_t errlen)
 {
 	struct vigil_inspector *in;
 	uint32_t msize = map_size(conf->l7_contexts);
@@ -119,8 +138,20 @@ vigil_inspector_create(const struct vigil_conf *conf, unsigned worker,
 				      RTE_CACHE_LINE_SIZE, socket);
 	in->mval = rte_malloc_socket("vigil_insp_map", sizeof(uint32_t) * msize,
 				     RTE_CACHE_LINE_SIZE, socket);
-	if (in->ctxs == NULL || in->mkey == NULL || in->mval == NULL)
+	in->nrecs = conf->l7_contexts + spare;
+	in->recs = rte_malloc_socket("vigil_l7_recs",
+				     sizeof(*in->recs) * in->nrecs,
+				     RTE_CACHE_LINE_SIZE, socket);
+	in->free_recs = rte_malloc_socket("vigil_l7_recs",
+					  sizeof(uint32_t) * in->nrecs,
+					  RTE_CACHE_LINE_SIZE, socket);
+	if (in->ctxs == NULL || in->mkey == NULL || in->mval == NULL ||
+	    in->recs == NULL || in->free_recs == NULL)
 		goto nomem;
+	/* Record 0 on top of the stack. */
+	for (uint32_t i = 0; i < in->nrecs; i++)
+		in->free_recs[i] = in->nrecs - 1 - i;
+	in->nfree = in->nrecs;
 	for (uint32_t i = 0; i < in->ncontexts; i++) {
 		struct insp_ctx *c = ctx_at(in, i);
 
@@ -143,8 +174,10 @@ vigil_inspector_create(const struct vigil_conf *conf, unsigned worker,
 nomem:
 	snprintf(err, errlen,
 		 "worker %u: cannot allocate %u inspection contexts of %zu "
-		 "bytes (l7.contexts, l7.buffer_bytes): out of memory",
-		 worker, conf->l7_contexts, ctx_stride(conf->l7_buffer_bytes));
+		 "bytes and %u L7 records of %zu (l7.contexts, "
+		 "l7.buffer_bytes, l7.ring_size): out of memory",
+		 worker, conf->l7_contexts, ctx_stride(conf->l7_buffer_bytes),
+		 conf->l7_contexts + spare, sizeof(struct vigil_l7_rec));
 	vigil_inspector_free(in);
 	return NULL;
 }
@@ -158,7 +191,43 @@ vigil_inspector_free(struct vigil_inspector *in)
 	rte_free(in->ctxs);
 	rte_free(in->mkey);
 	rte_free(in->mval);
+	rte_free(in->recs);
+	rte_free(in->free_recs);
 	rte_free(in);
+}
+
+struct vigil_l7_rec *
+vigil_inspector_recs(const struct vigil_inspector *in)
+{
+	return in->recs;
+}
+
+uint32_t
+vigil_inspector_nrecs(const struct vigil_inspector *in)
+{
+	return in->nrecs;
+}
+
+uint32_t
+vigil_inspector_free_recs(const struct vigil_inspector *in)
+{
+	return in->nfree;
+}
+
+unsigned
+vigil_inspector_give(struct vigil_inspector *in, const uint32_t *idx,
+		     unsigned n)
+{
+	unsigned refused = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (idx[i] >= in->nrecs || in->nfree >= in->nrecs) {
+			refused++;
+			continue;
+		}
+		in->free_recs[in->nfree++] = idx[i];
+	}
+	return refused;
 }
 
 uint32_t
@@ -233,7 +302,7 @@ ctx_take(struct vigil_inspector *in, const struct vigil_insp_pkt *p)
 	uint32_t i = in->free_head;
 	struct insp_ctx *c;
 
-	if (i == NONE)
+	if (i == NONE || in->nfree == 0)
 		return NULL;
 	c = ctx_at(in, i);
 	in->free_head = c->next_free;
@@ -241,10 +310,14 @@ ctx_take(struct vigil_inspector *in, const struct vigil_insp_pkt *p)
 	c->entry = p->entry;
 	c->proto = p->key->proto;
 	memset(c->d, 0, sizeof(c->d));
-	memset(&c->rec, 0, sizeof(c->rec));
-	memcpy(&c->rec.key, p->key, sizeof(c->rec.key));
-	c->rec.first_us = p->first_us;
-	c->rec.worker = (uint8_t)in->worker;
+	c->rec_idx = in->free_recs[--in->nfree];
+	c->rec = &in->recs[c->rec_idx];
+	/* The header only: the part of the union a service uses is cleared
+	 * when the service is known (rec_begin). */
+	memset(c->rec, 0, offsetof(struct vigil_l7_rec, u));
+	memcpy(&c->rec->key, p->key, sizeof(c->rec->key));
+	c->rec->first_us = p->first_us;
+	c->rec->worker = (uint8_t)in->worker;
 	map_put(in, p->entry, i);
 	return c;
 }
@@ -273,6 +346,36 @@ static const enum vigil_ctr service_ctr[VIGIL_L7_SERVICE_MAX] = {
 	[VIGIL_L7_STRATUM] = VIGIL_CTR_l7_stratum,
 };
 
+/*
+ * The service of a record is known: clear what its formatter reads whether
+ * or not a parser got to it (lib/publish relies on a zeroed start). DNS
+ * needs its header only: answers count by n_answers.
+ */
+static void
+rec_begin(struct vigil_l7_rec *r)
+{
+	switch (r->service) {
+	case VIGIL_L7_DNS:
+		memset(&r->u.dns, 0, offsetof(struct vigil_dns_msg, answers));
+		break;
+	case VIGIL_L7_HTTP:
+		memset(&r->u.http, 0, sizeof(r->u.http));
+		break;
+	case VIGIL_L7_TLS:
+	case VIGIL_L7_QUIC:
+		memset(&r->u.tls, 0, sizeof(r->u.tls));
+		break;
+	case VIGIL_L7_SSH:
+		memset(&r->u.ssh, 0, sizeof(r->u.ssh));
+		break;
+	case VIGIL_L7_STRATUM:
+		memset(&r->u.stratum, 0, sizeof(r->u.stratum));
+		break;
+	default:
+		break;
+	}
+}
+
 /* What a parser's answer means for direction d. */
 static void
 settle(struct insp_ctx *c, struct insp_dir *d, unsigned role,
@@ -281,7 +384,7 @@ settle(struct insp_ctx *c, struct insp_dir *d, unsigned role,
 	switch (r.rc) {
 	case VIGIL_L7_DONE:
 		d->state = D_DONE;
-		c->rec.have |= role ? VIGIL_L7R_SERVER : VIGIL_L7R_CLIENT;
+		c->rec->have |= role ? VIGIL_L7R_SERVER : VIGIL_L7R_CLIENT;
 		break;
 	case VIGIL_L7_NEED_MORE:
 		d->need = r.len;
@@ -296,8 +399,8 @@ settle(struct insp_ctx *c, struct insp_dir *d, unsigned role,
 	case VIGIL_L7_MALFORMED:
 	default:
 		d->state = D_STOP;
-		if (c->rec.why == 0) {
-			c->rec.why = r.why;
+		if (c->rec->why == 0) {
+			c->rec->why = r.why;
 			vigil_ctr_add(ctr, VIGIL_CTR_l7_malformed, 1);
 		}
 		break;
@@ -314,7 +417,7 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
       const struct vigil_insp_pkt *p, const uint8_t *b, uint32_t len,
       bool full, struct vigil_counters *ctr)
 {
-	struct vigil_l7_rec *r = &c->rec;
+	struct vigil_l7_rec *r = c->rec;
 	struct insp_dir *d = &c->d[role];
 	bool tcp = c->proto == VIGIL_IPPROTO_TCP;
 	struct vigil_l7_ret ret;
@@ -326,11 +429,14 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 			p->key->port[side ^ 1]);
 
 		if (s == VIGIL_L7_NONE) {
-			if (!tcp || len >= GUESS_BYTES || full)
+			if (!tcp)
 				d->state = D_STOP;
+			else if (len >= GUESS_BYTES || full)
+				d->state = D_WATCH;
 			return;
 		}
 		r->service = (uint8_t)s;
+		rec_begin(r);
 		vigil_ctr_add(ctr, service_ctr[s], 1);
 		if (s == VIGIL_L7_QUIC)
 			memset(c->buf, 0, sizeof(struct vigil_quic_crypto_buf));
@@ -339,13 +445,25 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 	case VIGIL_L7_DNS: {
 		struct vigil_dns_msg msg;
 
-		memset(&msg, 0, sizeof(msg));
-		ret = vigil_dns_parse(b, len, tcp, &msg);
 		/* The response repeats the question: it wins over the
-		 * query; a later query does not replace an answer. */
+		 * query; a later query does not replace an answer. A
+		 * message is kept only whole: parsed aside while the record
+		 * holds one already, else in place. */
+		if (r->have == 0) {
+			ret = vigil_dns_parse(b, len, tcp, &r->u.dns);
+			if (ret.rc != VIGIL_L7_DONE)
+				memset(&r->u.dns, 0,
+				       offsetof(struct vigil_dns_msg, answers));
+			break;
+		}
+		ret = vigil_dns_parse(b, len, tcp, &msg);
 		if (ret.rc == VIGIL_L7_DONE &&
 		    (role == 1 || !(r->have & VIGIL_L7R_SERVER)))
-			r->u.dns = msg;
+			memcpy(&r->u.dns, &msg,
+			       offsetof(struct vigil_dns_msg, answers) +
+				       (size_t)RTE_MIN(msg.n_answers,
+						       VIGIL_DNS_ANSWERS_MAX) *
+					       sizeof(msg.answers[0]));
 		break;
 	}
 	case VIGIL_L7_HTTP:
@@ -396,15 +514,16 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 static bool
 over(const struct insp_ctx *c)
 {
-	const struct vigil_l7_rec *r = &c->rec;
-	bool both = c->d[0].state != D_OPEN && c->d[1].state != D_OPEN;
+	const struct vigil_l7_rec *r = c->rec;
+	bool both = (c->d[0].state == D_DONE || c->d[0].state == D_STOP) &&
+		    (c->d[1].state == D_DONE || c->d[1].state == D_STOP);
 
 	if (r->why != 0)
 		return true;
 	switch (r->service) {
 	case VIGIL_L7_NONE:
-		/* The first payload either way matched nothing. */
-		return c->d[0].state == D_STOP || c->d[1].state == D_STOP;
+		/* Nothing recognised, and the client will say no more. */
+		return c->d[0].state == D_STOP || both;
 	case VIGIL_L7_DNS:
 		return (r->have & VIGIL_L7R_SERVER) || both;
 	case VIGIL_L7_QUIC:
@@ -426,7 +545,7 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 	uint32_t off = m->payload_off, have, plen = m->payload_len;
 	const uint8_t *pl;
 
-	if (d->state != D_OPEN)
+	if (d->state != D_OPEN && d->state != D_WATCH)
 		return;
 	/* The captured bytes of the payload in the first segment (a chained
 	 * mbuf is inspected as far as its first segment goes). */
@@ -466,18 +585,52 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 		vigil_ctr_add(ctr, VIGIL_CTR_l7_gap, 1);
 		return;
 	}
+	if (d->state == D_WATCH ||
+	    (d->len > 0 && c->rec->service == VIGIL_L7_NONE)) {
+		/* After a preamble (watched, or too short yet to be told
+		 * apart): a segment that starts a TLS handshake (ClientHello
+		 * from the client, ServerHello from the server) is read from
+		 * its first byte as a new stream. */
+		if (skip == 0 &&
+		    vigil_tls_is_handshake_start(pl, have, role == 0)) {
+			d->state = D_OPEN;
+			d->len = 0;
+			d->need = 0;
+			vigil_ctr_add(ctr, VIGIL_CTR_l7_starttls, 1);
+		} else if (d->state == D_WATCH) {
+			d->seen += RTE_MIN(have - skip,
+					   in->inspect_bytes - d->seen);
+			d->next_seq = seq + plen;
+			if (++d->segs >= WATCH_SEGS ||
+			    d->seen >= in->inspect_bytes)
+				d->state = D_STOP;
+			return;
+		}
+	}
 	room = RTE_MIN(in->buffer_bytes - d->len, in->inspect_bytes - d->seen);
 	n = RTE_MIN(have - skip, room);
-	memcpy(buf + d->len, pl + skip, n);
-	d->len += n;
 	d->seen += n;
 	d->next_seq = seq + plen;
-	/* A message whose length the parser knows (a TLS record, DNS over
-	 * TCP) is parsed again only once it is all there, not at every
-	 * segment. */
-	if (d->need == 0 || d->len >= d->need || d->len == in->buffer_bytes)
-		parse(in, c, role, p, buf, d->len, d->len == in->buffer_bytes,
-		      ctr);
+	if (d->len == 0) {
+		/* Nothing gathered yet (most messages fit in one segment):
+		 * parse the bytes where they lie, and keep them only when
+		 * the parser wants more. */
+		parse(in, c, role, p, pl + skip, n, n == in->buffer_bytes, ctr);
+		if (d->state == D_OPEN) {
+			memcpy(buf, pl + skip, n);
+			d->len = n;
+		}
+	} else {
+		memcpy(buf + d->len, pl + skip, n);
+		d->len += n;
+		/* A message whose length the parser knows (a TLS record,
+		 * DNS over TCP) is parsed again only once it is all there,
+		 * not at every segment. */
+		if (d->need == 0 || d->len >= d->need ||
+		    d->len == in->buffer_bytes)
+			parse(in, c, role, p, buf, d->len,
+			      d->len == in->buffer_bytes, ctr);
+	}
 	if (d->state == D_OPEN) {
 		if (have < plen) {
 			/* Cut by the snap length: the stream has a hole. */
@@ -492,22 +645,25 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 /* Inspection is over: the record out (when it says something) and the
  * context back. */
 static bool
-finish(struct vigil_inspector *in, struct insp_ctx *c,
-       struct vigil_l7_rec *rec, struct vigil_counters *ctr)
+finish(struct vigil_inspector *in, struct insp_ctx *c, uint32_t *rec,
+       struct vigil_counters *ctr)
 {
-	bool some = c->rec.service != VIGIL_L7_NONE;
+	bool some = c->rec->service != VIGIL_L7_NONE;
 
-	if (some)
-		*rec = c->rec;
-	else
+	if (some) {
+		*rec = c->rec_idx;
+	} else {
 		vigil_ctr_add(ctr, VIGIL_CTR_l7_unknown, 1);
+		in->free_recs[in->nfree++] = c->rec_idx;
+	}
+	c->rec = NULL;
 	ctx_put(in, c);
 	return some;
 }
 
 enum vigil_insp_rc
 vigil_inspect_packet(struct vigil_inspector *in, const struct vigil_insp_pkt *p,
-		     bool started, bool *done, struct vigil_l7_rec *rec,
+		     bool started, bool *done, uint32_t *rec,
 		     struct vigil_counters *ctr)
 {
 	const struct vigil_pkt_meta *m = p->m;
@@ -551,7 +707,7 @@ vigil_inspect_packet(struct vigil_inspector *in, const struct vigil_insp_pkt *p,
 
 bool
 vigil_inspect_end(struct vigil_inspector *in, uint32_t entry,
-		  struct vigil_l7_rec *rec, struct vigil_counters *ctr)
+		  uint32_t *rec, struct vigil_counters *ctr)
 {
 	uint32_t i = map_find(in, entry);
 

@@ -16,8 +16,16 @@
  * inspected lives here, not in the flow table.
  *
  * Memory: l7.contexts contexts a worker, allocated at start (rte_malloc):
- * the record being filled, and the two direction buffers (QUIC, which has
- * no stream, uses the same bytes for its CRYPTO reassembly). A flow being
+ * the two direction buffers (QUIC, which has no stream, uses the same bytes
+ * for its CRYPTO reassembly) and the index of the record being filled.
+ * Records (2.6 KB each) live in a pool of their own, so that a finished
+ * record is handed on by index and never copied: the worker puts the index
+ * on its L7 ring, the reader (the control thread) formats the record and
+ * gives the index back on a return ring (vigil_inspector_give). The pool
+ * holds a record for every context, every slot of the L7 ring, every
+ * record the worker may have staged and a reader's burst
+ * (vigil_inspector_create's `spare`), so it does not run dry while the
+ * reader keeps giving records back. A flow being
  * inspected is marked in its state (VIGIL_FF_INSPECT) and finds its
  * context through a small open-addressing map keyed by table entry, so the
  * 72-byte flow state needs no room for it. Nothing is allocated per packet;
@@ -90,12 +98,14 @@ struct vigil_inspector;
  * err set when memory is short (conf->l7_enabled 0: not to be called).
  */
 struct vigil_inspector *vigil_inspector_create(const struct vigil_conf *conf,
-					       unsigned worker, int socket,
-					       char *err, size_t errlen);
+					       unsigned worker, uint32_t spare,
+					       int socket, char *err,
+					       size_t errlen);
 void vigil_inspector_free(struct vigil_inspector *in);
 
-/* Bytes the inspector of this configuration takes (for memory sizing). */
-uint64_t vigil_inspector_bytes(const struct vigil_conf *conf);
+/* Bytes the inspector of this configuration takes (for memory sizing),
+ * its record pool of l7.contexts + spare records included. */
+uint64_t vigil_inspector_bytes(const struct vigil_conf *conf, uint32_t spare);
 
 /* What the worker tells the inspector about a packet of a flow. */
 struct vigil_insp_pkt {
@@ -110,8 +120,10 @@ struct vigil_insp_pkt {
 enum vigil_insp_rc {
 	VIGIL_INSP_SKIP,     /* not inspected (no payload, no context...) */
 	VIGIL_INSP_MORE,     /* being inspected: the flow keeps its context */
-	VIGIL_INSP_FINISHED, /* done: *rec holds the record, the context is
-			      * free again */
+	VIGIL_INSP_FINISHED, /* done: *rec is the index of the record (see
+			      * vigil_inspector_recs), the context is free
+			      * again; the caller owns the record until it
+			      * gives it back */
 };
 
 /*
@@ -123,16 +135,33 @@ enum vigil_insp_rc {
 enum vigil_insp_rc vigil_inspect_packet(struct vigil_inspector *in,
 					const struct vigil_insp_pkt *p,
 					bool started, bool *done,
-					struct vigil_l7_rec *rec,
+					uint32_t *rec,
 					struct vigil_counters *ctr);
 
 /*
  * The flow of `entry` ends (or restarts as a new record) while inspected:
- * write what was found to *rec and free the context. Returns false when it
- * found nothing worth a record (no protocol recognised).
+ * its record's index to *rec (the caller then owns it) and free the
+ * context. Returns false when it found nothing worth a record (no protocol
+ * recognised; the record stays in the pool).
  */
 bool vigil_inspect_end(struct vigil_inspector *in, uint32_t entry,
-		       struct vigil_l7_rec *rec, struct vigil_counters *ctr);
+		       uint32_t *rec, struct vigil_counters *ctr);
+
+/* The record pool: its base and size, fixed at creation and safe to read
+ * from the reader's thread. Record i is vigil_inspector_recs(in)[i]; once
+ * handed on, it is not written until it is given back. */
+struct vigil_l7_rec *vigil_inspector_recs(const struct vigil_inspector *in);
+uint32_t vigil_inspector_nrecs(const struct vigil_inspector *in);
+
+/* Records back into the pool (the inspector's thread only). Indices out of
+ * range or given twice are a caller bug: out-of-range ones are ignored and
+ * counted in the return value (the number refused). */
+unsigned vigil_inspector_give(struct vigil_inspector *in, const uint32_t *idx,
+			      unsigned n);
+
+/* Records free in the pool (the worker refills from its return ring when
+ * this runs low). */
+uint32_t vigil_inspector_free_recs(const struct vigil_inspector *in);
 
 /* Contexts in use. */
 uint32_t vigil_inspector_active(const struct vigil_inspector *in);

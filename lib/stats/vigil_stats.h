@@ -117,7 +117,8 @@
 	/* flow counters: end; inspection counters: begin (lib/flow) */      \
 	X(l7_inspected, 0, "flows whose payload was inspected (a context)")   \
 	X(l7_no_context, 0,                                                    \
-	  "flows not inspected: every inspection context was in use")         \
+	  "flows not inspected: every inspection context (or L7 record) "     \
+	  "was in use")                                                       \
 	X(l7_unknown, 0, "inspected flows whose protocol was not recognised") \
 	X(l7_dns, 0, "inspected flows recognised as DNS")                     \
 	X(l7_http, 0, "inspected flows recognised as HTTP")                   \
@@ -125,6 +126,8 @@
 	X(l7_ssh, 0, "inspected flows recognised as SSH")                     \
 	X(l7_quic, 0, "inspected flows recognised as QUIC")                   \
 	X(l7_stratum, 0, "inspected flows recognised as Stratum")             \
+	X(l7_starttls, 0,                                                      \
+	  "TLS handshakes found after a preamble (STARTTLS, SOCKS, CONNECT)") \
 	X(l7_malformed, 0,                                                     \
 	  "inspections stopped by a malformed message (reason in l7_error)")  \
 	X(l7_gap, 0, "inspections of a TCP direction stopped by a gap")       \

@@ -35,8 +35,14 @@
 #   1-lcore   vigil Mpps with RX and the worker on PKT alone
 #   w2 cap    worker capacity with two workers (on MAIN and PKT, RX on
 #             MAIN): the scaling from one worker to two
-# and under it the rounds, and the flow stage's cycles per packet with
-# application inspection (l7.enabled) on and off.
+# and under it the rounds, and what application inspection (l7.enabled)
+# costs on that source: the pipeline's Mpps with it and without it (paired
+# in each round, like testpmd and vigil) and the flow stage's cycles per
+# packet with it and without it.
+# Note on the looped captures: net_pcap's infinite_rx replays the same
+# packets with the same timestamps, so packet time stops at the end of the
+# first pass. A TCP connection opens again with its SYN and is inspected
+# again on every pass; a UDP flow (DNS) stays open and is inspected once.
 # Each rate is the median of per-second samples after warm-up.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -144,12 +150,14 @@ for s in "${sources[@]}"; do
 	*rx_pcap=*) f=${dev#*rx_pcap=}; f=${f%%,*}
 		n=$(npkts_of "$f"); mbufs=$(( (n + 65536) | 1023 )) ;;
 	esac
-	tps=() pls=() ratios=() rxc=() wc=() fc=() wcap=()
+	tps=() pls=() ratios=() rxc=() wc=() fc=() wcap=() offs=() foffs=()
 	for ((r = 0; r < rounds; r++)); do
 		t=$(testpmd_mpps "$dev" "$mbufs")
 		read -r v rc cpp <<<"$(vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" rx_mpps rx_cpp worker_cpp)"
 		read -r fcpp w1 <<<"$(decode_on=rx vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp worker_cap_mpps)"
-		tps+=("$t") pls+=("$v") rxc+=("$rc") wc+=("$cpp") fc+=("$fcpp") wcap+=("$w1")
+		read -r off _ <<<"$(l7=0 vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" rx_mpps)"
+		read -r foff _ <<<"$(decode_on=rx l7=0 vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp)"
+		tps+=("$t") pls+=("$v") rxc+=("$rc") wc+=("$cpp") fc+=("$fcpp") wcap+=("$w1") offs+=("$off") foffs+=("$foff")
 		ratios+=("$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print 0 }')")
 	done
 	med() { printf "%s\n" "$@" | median | awk '{ printf "%.2f", $1 }'; }
@@ -161,10 +169,14 @@ for s in "${sources[@]}"; do
 		"$(med "${ratios[@]}")" "$(med "${rxc[@]}" | cut -d. -f1)" "$(med "${wc[@]}" | cut -d. -f1)" \
 		"$(med "${fc[@]}" | cut -d. -f1)" "$(med "${wcap[@]}")" "$one" "$w2"
 	echo "         rounds: testpmd ${tps[*]} | pipeline ${pls[*]} | ratio ${ratios[*]}"
-	# What application inspection costs the flow stage on this source.
-	read -r off _ <<<"$(decode_on=rx l7=0 vigil_run "$dev" "$mbufs" "$main_core" "$pkt_core" worker_cpp)"
-	on=$(med "${fc[@]}")
-	awk -v on="$on" -v off="$off" 'BEGIN { if (off > 0) printf "         L7 inspection: flow stage %.0f cycles/packet with it, %.0f without (+%.0f%%)\n", on, off, (on / off - 1) * 100 }'
+	# What application inspection costs on this source.
+	on=$(med "${pls[@]}") off=$(med "${offs[@]}")
+	fon=$(med "${fc[@]}") foff=$(med "${foffs[@]}")
+	awk -v on="$on" -v off="$off" -v fon="$fon" -v foff="$foff" 'BEGIN {
+		if (off > 0) printf "         L7 inspection: pipeline %.2f Mpps with it, %.2f without (%+.0f%%)", on, off, (on / off - 1) * 100
+		if (foff > 0) printf "; flow stage %.0f cycles/packet with it, %.0f without (%+.0f%%)", fon, foff, (fon / foff - 1) * 100
+		printf "\n" }'
+	echo "         L7 rounds: pipeline off ${offs[*]} | flow stage off ${foffs[*]}"
 done
 echo "(Mpps; cores $cores, ${dur}s per run, $rounds rounds, TSC $tsc_mhz MHz," \
 	"$([ $huge -eq 1 ] && echo hugepages || echo --no-huge)," \

@@ -59,22 +59,34 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf.l7_contexts = 16;
 	conf.l7_inspect_bytes = 3000;
 	conf.l7_buffer_bytes = 1024;
-	in = vigil_inspector_create(&conf, 0, SOCKET_ID_ANY, err, sizeof(err));
+	in = vigil_inspector_create(&conf, 0, 0, SOCKET_ID_ANY, err,
+				    sizeof(err));
 	if (in == NULL)
 		abort();
 	atexit(cleanup);
 	return 0;
 }
 
+/* A finished record: its key checked and its index given back, as the
+ * reader does; the pool must be whole again. */
+static void
+check_rec(uint32_t idx, const struct vigil_flow_key *k)
+{
+	if (idx >= vigil_inspector_nrecs(in) ||
+	    memcmp(&vigil_inspector_recs(in)[idx].key, k, sizeof(*k)) != 0 ||
+	    vigil_inspector_give(in, &idx, 1) != 0)
+		abort();
+}
+
 static void
 end_flow(uint32_t entry, const struct vigil_flow_key *k)
 {
-	struct vigil_l7_rec rec;
+	uint32_t idx;
 
-	if (vigil_inspect_end(in, entry, &rec, &ctr) &&
-	    memcmp(&rec.key, k, sizeof(*k)) != 0)
-		abort();
-	if (vigil_inspector_active(in) != 0)
+	if (vigil_inspect_end(in, entry, &idx, &ctr))
+		check_rec(idx, k);
+	if (vigil_inspector_active(in) != 0 ||
+	    vigil_inspector_free_recs(in) != vigil_inspector_nrecs(in))
 		abort();
 }
 
@@ -87,7 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vigil_flow_key k;
 	struct vigil_pkt_meta m;
 	struct rte_mbuf mb;
-	struct vigil_l7_rec rec;
+	uint32_t rec;
 	uint32_t seq[2] = { 1000, 90000 }, entry = 5;
 	bool started = false, done = false;
 	size_t i = 1;
@@ -143,9 +155,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				started = true;
 			else if (done)
 				started = false;
-			if (rc == VIGIL_INSP_FINISHED &&
-			    memcmp(&rec.key, &k, sizeof(k)) != 0)
-				abort();
+			if (rc == VIGIL_INSP_FINISHED)
+				check_rec(rec, &k);
 			if (vigil_inspector_active(in) > 1 ||
 			    (!started && vigil_inspector_active(in) != 0))
 				abort();

@@ -45,7 +45,8 @@ setup_inspector(const char *settings)
 	assert_int_equal(vigil_conf_load_string(&conf, settings, "t.conf", err,
 						sizeof(err)),
 			 0);
-	in = vigil_inspector_create(&conf, 0, SOCKET_ID_ANY, err, sizeof(err));
+	in = vigil_inspector_create(&conf, 0, 0, SOCKET_ID_ANY, err,
+				    sizeof(err));
 	if (in == NULL)
 		fail_msg("%s", err);
 	memset(&ctr, 0, sizeof(ctr));
@@ -112,7 +113,30 @@ pkt(uint32_t entry, const struct vigil_flow_key *k, unsigned role,
 		.m = m,
 		.mb = mb,
 	};
-	return vigil_inspect_packet(in, &p, started, done, &rec, &ctr);
+	uint32_t idx;
+	enum vigil_insp_rc rc =
+		vigil_inspect_packet(in, &p, started, done, &idx, &ctr);
+
+	/* A finished record: copied out, and its index given back as the
+	 * reader does. */
+	if (rc == VIGIL_INSP_FINISHED) {
+		rec = vigil_inspector_recs(in)[idx];
+		assert_int_equal(vigil_inspector_give(in, &idx, 1), 0);
+	}
+	return rc;
+}
+
+/* vigil_inspect_end, the record copied out and given back. */
+static bool
+end(uint32_t entry)
+{
+	uint32_t idx;
+
+	if (!vigil_inspect_end(in, entry, &idx, &ctr))
+		return false;
+	rec = vigil_inspector_recs(in)[idx];
+	assert_int_equal(vigil_inspector_give(in, &idx, 1), 0);
+	return true;
 }
 
 static void
@@ -247,31 +271,126 @@ test_gap_stops_a_direction(void **state)
 			 VIGIL_INSP_MORE);
 	assert_int_equal(C(VIGIL_CTR_l7_gap), 1);
 	memset(&rec, 0, sizeof(rec));
-	assert_true(vigil_inspect_end(in, 9, &rec, &ctr));
+	assert_true(end(9));
 	assert_int_equal(rec.service, VIGIL_L7_HTTP);
 	assert_memory_equal(rec.u.http.req.method.s, "GET", 3);
 	assert_int_equal(rec.have, 0); /* neither side complete */
 	assert_int_equal(vigil_inspector_active(in), 0);
 	/* Ended twice: nothing the second time. */
-	assert_false(vigil_inspect_end(in, 9, &rec, &ctr));
+	assert_false(end(9));
 }
 
+/*
+ * TCP whose first bytes are no known protocol is watched for a TLS
+ * handshake for 16 more segments; none comes, the context comes back and
+ * the flow counts as unknown.
+ */
 static void
 test_unknown_protocol_frees_the_context(void **state)
 {
 	uint8_t junk[100];
 	struct vigil_flow_key k = key_of(4, VIGIL_IPPROTO_TCP, 9999);
+	uint32_t seq = 1;
 	bool done;
 
 	(void)state;
 	setup_inspector("");
 	for (unsigned i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 37 + 1);
-	assert_int_equal(pkt(1, &k, 0, 1, junk, sizeof(junk), false, &done),
+	assert_int_equal(pkt(1, &k, 0, seq, junk, sizeof(junk), false, &done),
+			 VIGIL_INSP_MORE);
+	for (unsigned i = 1; i < 16; i++) {
+		seq += sizeof(junk);
+		assert_int_equal(pkt(1, &k, 0, seq, junk, sizeof(junk), true,
+				     &done),
+				 VIGIL_INSP_MORE);
+	}
+	seq += sizeof(junk);
+	assert_int_equal(pkt(1, &k, 0, seq, junk, sizeof(junk), true, &done),
 			 VIGIL_INSP_SKIP);
 	assert_true(done);
 	assert_int_equal(vigil_inspector_active(in), 0);
 	assert_int_equal(C(VIGIL_CTR_l7_unknown), 1);
+	assert_int_equal(C(VIGIL_CTR_l7_starttls), 0);
+}
+
+/* A TLS 1.2 ClientHello with one cipher suite and a server name. */
+static uint32_t
+client_hello(uint8_t *b, const char *sni)
+{
+	uint32_t n = 0, sl = (uint32_t)strlen(sni), ext = 9 + sl;
+	uint32_t body = 2 + 32 + 1 + 4 + 2 + 2 + ext;
+
+	b[n++] = 0x16, b[n++] = 3, b[n++] = 1;
+	b[n++] = (uint8_t)((body + 4) >> 8), b[n++] = (uint8_t)(body + 4);
+	b[n++] = 1, b[n++] = 0, b[n++] = (uint8_t)(body >> 8);
+	b[n++] = (uint8_t)body;
+	b[n++] = 3, b[n++] = 3;
+	memset(b + n, 7, 32), n += 32;
+	b[n++] = 0;			 /* session id */
+	b[n++] = 0, b[n++] = 2;		 /* cipher suites */
+	b[n++] = 0xc0, b[n++] = 0x2f;
+	b[n++] = 1, b[n++] = 0;		 /* compression */
+	b[n++] = (uint8_t)(ext >> 8), b[n++] = (uint8_t)ext;
+	b[n++] = 0, b[n++] = 0;		 /* server_name */
+	b[n++] = (uint8_t)((sl + 5) >> 8), b[n++] = (uint8_t)(sl + 5);
+	b[n++] = (uint8_t)((sl + 3) >> 8), b[n++] = (uint8_t)(sl + 3);
+	b[n++] = 0;
+	b[n++] = (uint8_t)(sl >> 8), b[n++] = (uint8_t)sl;
+	memcpy(b + n, sni, sl), n += sl;
+	return n;
+}
+
+/*
+ * SMTP with STARTTLS: the plain dialogue is no protocol vigil reads, the
+ * ClientHello after it is found and read as TLS.
+ */
+static void
+test_tls_after_starttls(void **state)
+{
+	static const char *const srv[] = { "220 mx.example ESMTP\r\n",
+					   "250-mx.example\r\n250 STARTTLS\r\n",
+					   "220 2.0.0 Ready to start TLS\r\n" };
+	static const char *const cli[] = { "EHLO client.example\r\n",
+					   "STARTTLS\r\n" };
+	struct vigil_flow_key k = key_of(6, VIGIL_IPPROTO_TCP, 25);
+	uint32_t cseq = 1, sseq = 1, n;
+	uint8_t hello[256];
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(6, &k, 1, sseq, srv[0], strlen(srv[0]), false,
+			     &done),
+			 VIGIL_INSP_MORE);
+	sseq += strlen(srv[0]);
+	assert_int_equal(pkt(6, &k, 0, cseq, cli[0], strlen(cli[0]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	cseq += strlen(cli[0]);
+	assert_int_equal(pkt(6, &k, 1, sseq, srv[1], strlen(srv[1]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	sseq += strlen(srv[1]);
+	assert_int_equal(pkt(6, &k, 0, cseq, cli[1], strlen(cli[1]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	cseq += strlen(cli[1]);
+	assert_int_equal(pkt(6, &k, 1, sseq, srv[2], strlen(srv[2]), true,
+			     &done),
+			 VIGIL_INSP_MORE);
+	n = client_hello(hello, "mx.example");
+	assert_int_equal(pkt(6, &k, 0, cseq, hello, n, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(C(VIGIL_CTR_l7_starttls), 1);
+	assert_int_equal(C(VIGIL_CTR_l7_tls), 1);
+	assert_true(end(6));
+	assert_int_equal(rec.service, VIGIL_L7_TLS);
+	assert_int_equal(rec.have, VIGIL_L7R_CLIENT);
+	assert_int_equal(rec.u.tls.ch.server_name.len, 10);
+	assert_memory_equal(rec.u.tls.ch.server_name.s, "mx.example", 10);
+	assert_int_equal(strlen(rec.u.tls.ch.ja3), 32);
+	assert_int_equal(vigil_inspector_active(in), 0);
 }
 
 static void
@@ -301,7 +420,7 @@ test_contexts_run_out_and_come_back(void **state)
 	for (uint32_t e = 0; e < 16; e++) {
 		uint32_t x = (e * 7) % 16;
 
-		assert_true(vigil_inspect_end(in, x, &rec, &ctr));
+		assert_true(end(x));
 		assert_memory_equal(rec.u.http.req.method.s, "GET", 3);
 		assert_int_equal(rec.key.port[1], 40000 + x);
 	}
@@ -309,6 +428,64 @@ test_contexts_run_out_and_come_back(void **state)
 	assert_int_equal(pkt(16, &k16, 0, 1, req, sizeof(req) - 1, false,
 			     &done),
 			 VIGIL_INSP_MORE);
+}
+
+/*
+ * Records are handed on by index and stay out of the pool until the reader
+ * gives them back: with no spare records, two held records leave the third
+ * flow uninspected (counted), and one given back lets the next one in.
+ */
+static void
+test_records_held_by_the_reader(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+	uint32_t idx[16];
+	bool done;
+
+	(void)state;
+	setup_inspector("l7 = { contexts = 16; };");
+	assert_int_equal(vigil_inspector_nrecs(in), 16);
+	for (uint32_t e = 0; e < 16; e++) {
+		struct vigil_flow_key k = key_of(e, VIGIL_IPPROTO_TCP, 80);
+
+		assert_int_equal(pkt(e, &k, 0, 1, req, sizeof(req) - 1, false,
+				     &done),
+				 VIGIL_INSP_MORE);
+		assert_true(vigil_inspect_end(in, e, &idx[e], &ctr));
+		assert_int_equal(
+			vigil_inspector_recs(in)[idx[e]].key.port[1],
+			40000 + e);
+	}
+	assert_int_not_equal(idx[0], idx[1]);
+	assert_int_equal(vigil_inspector_free_recs(in), 0);
+	assert_int_equal(vigil_inspector_active(in), 0);
+	/* Contexts are free, records are not. */
+	struct vigil_flow_key k16 = key_of(16, VIGIL_IPPROTO_TCP, 80);
+
+	assert_int_equal(pkt(16, &k16, 0, 1, req, sizeof(req) - 1, false,
+			     &done),
+			 VIGIL_INSP_SKIP);
+	assert_true(done);
+	assert_int_equal(C(VIGIL_CTR_l7_no_context), 1);
+	/* A bad index is refused, a good one taken back. */
+	uint32_t bad = 16;
+
+	assert_int_equal(vigil_inspector_give(in, &bad, 1), 1);
+	assert_int_equal(vigil_inspector_give(in, &idx[3], 1), 0);
+	struct vigil_flow_key k17 = key_of(17, VIGIL_IPPROTO_TCP, 80);
+
+	assert_int_equal(pkt(17, &k17, 0, 1, req, sizeof(req) - 1, false,
+			     &done),
+			 VIGIL_INSP_MORE);
+	assert_true(end(17));
+	assert_int_equal(rec.key.port[1], 40017);
+	/* The other records were not touched meanwhile. */
+	assert_int_equal(vigil_inspector_recs(in)[idx[4]].key.port[1], 40004);
+	for (uint32_t e = 0; e < 16; e++)
+		if (e != 3)
+			assert_int_equal(vigil_inspector_give(in, &idx[e], 1),
+					 0);
+	assert_int_equal(vigil_inspector_free_recs(in), 16);
 }
 
 static void
@@ -331,7 +508,7 @@ test_budget_ends_inspection(void **state)
 	 * waiting, its end gives the record. */
 	assert_int_equal(pkt(2, &k, 0, seq, big + 40, 40, true, &done),
 			 VIGIL_INSP_MORE);
-	assert_true(vigil_inspect_end(in, 2, &rec, &ctr));
+	assert_true(end(2));
 	assert_int_equal(rec.service, VIGIL_L7_HTTP);
 	assert_int_equal(vigil_inspector_active(in), 0);
 }
@@ -431,7 +608,9 @@ main(void)
 		T(test_dns_over_tcp_split),
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
+		T(test_tls_after_starttls),
 		T(test_contexts_run_out_and_come_back),
+		T(test_records_held_by_the_reader),
 		T(test_budget_ends_inspection),
 		cmocka_unit_test(test_dns_cache),
 	};
