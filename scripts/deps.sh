@@ -12,6 +12,8 @@ VIGIL_PACKAGES=(
 	redis-server redis-tools             # the store vigil writes to, and tests use
 	tshark jq python3                    # tests compare with tshark; JSON checks
 	clang libclang-rt-14-dev llvm        # fuzz targets, sanitizer runs (scripts/fuzz.sh)
+	iproute2 ethtool tcpdump             # tests/integration/cluster: namespaces, bridge, capture;
+	nginx-light dnsmasq-base curl bind9-dnsutils # its servers and clients
 )
 
 missing=()
