@@ -393,6 +393,67 @@ test_tls_after_starttls(void **state)
 	assert_int_equal(vigil_inspector_active(in), 0);
 }
 
+/* TLS through an HTTP proxy: the CONNECT's host and the tunnelled
+ * ClientHello in one TLS record. */
+static void
+test_tls_after_http_connect(void **state)
+{
+	static const char req[] = "CONNECT example.com:443 HTTP/1.1\r\n"
+				  "Host: example.com:443\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct vigil_flow_key k = key_of(7, VIGIL_IPPROTO_TCP, 3128);
+	uint8_t hello[256];
+	uint32_t n;
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(7, &k, 0, 1, req, sizeof(req) - 1, false, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(7, &k, 1, 1, resp, sizeof(resp) - 1, true, &done),
+			 VIGIL_INSP_MORE);
+	n = client_hello(hello, "example.com");
+	assert_int_equal(pkt(7, &k, 0, sizeof(req), hello, n, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_true(end(7));
+	assert_int_equal(rec.service, VIGIL_L7_TLS);
+	assert_int_equal(rec.connect_host.len, 15);
+	assert_memory_equal(rec.connect_host.s, "example.com:443", 15);
+	assert_memory_equal(rec.u.tls.ch.server_name.s, "example.com", 11);
+	assert_int_equal(C(VIGIL_CTR_l7_starttls), 1);
+}
+
+/* HTTP inside a SOCKS5 connection: the handshake is no protocol vigil
+ * reads, the request after it is. */
+static void
+test_http_after_socks5(void **state)
+{
+	static const uint8_t hello[] = { 5, 1, 0 }, choice[] = { 5, 0 };
+	static const uint8_t conn[] = { 5, 1, 0, 1, 93, 184, 216, 34, 0, 80 };
+	static const uint8_t ok[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	static const char get[] = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+	struct vigil_flow_key k = key_of(8, VIGIL_IPPROTO_TCP, 1080);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(8, &k, 0, 1, hello, 3, false, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 1, 1, choice, 2, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 0, 4, conn, 10, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 1, 3, ok, 10, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 0, 14, get, sizeof(get) - 1, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_true(end(8));
+	assert_int_equal(rec.service, VIGIL_L7_HTTP);
+	assert_int_equal(rec.u.http.req.host.len, 15);
+	assert_memory_equal(rec.u.http.req.host.s, "www.example.com", 15);
+	assert_int_equal(rec.connect_host.len, 0);
+}
+
 static void
 test_contexts_run_out_and_come_back(void **state)
 {
@@ -609,6 +670,8 @@ main(void)
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
 		T(test_tls_after_starttls),
+		T(test_tls_after_http_connect),
+		T(test_http_after_socks5),
 		T(test_contexts_run_out_and_come_back),
 		T(test_records_held_by_the_reader),
 		T(test_budget_ends_inspection),
