@@ -454,7 +454,12 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 		 * holds one already, else in place. */
 		if (r->have == 0) {
 			ret = vigil_dns_parse(b, len, tcp, &r->u.dns);
-			if (ret.rc != VIGIL_L7_DONE)
+			/* A message cut after its question (a snap length, a
+			 * bad record) still names the query, as tshark and
+			 * Zeek show it; its l7_error says why it stopped. */
+			if (ret.rc != VIGIL_L7_DONE &&
+			    !(ret.rc == VIGIL_L7_MALFORMED &&
+			      r->u.dns.has_query))
 				memset(&r->u.dns, 0,
 				       offsetof(struct vigil_dns_msg, answers));
 			break;

@@ -162,7 +162,8 @@ fmt_dns(struct fmt_ctx *c, const struct vigil_l7_rec *r)
  * message (a header block or a certificate chain longer than the buffer,
  * the flow ending) has already set what it read, and the record starts
  * zeroed, so what is there is written whether or not `have` says the side
- * was parsed to the end. DNS is copied only whole (have says so).
+ * was parsed to the end. DNS is copied whole, or (a message cut after its
+ * question) with its query only; the response's fields need `have`.
  */
 static void
 fmt_http(struct fmt_ctx *c, const struct vigil_l7_rec *r)

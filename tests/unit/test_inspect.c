@@ -222,6 +222,28 @@ test_dns_query_and_response(void **state)
 	assert_int_equal(C(VIGIL_CTR_l7_dns), 1);
 }
 
+/* A response cut inside its answer (no query seen before it): the query
+ * is kept, the record says why the message stopped. */
+static void
+test_dns_truncated_response_keeps_query(void **state)
+{
+	struct vigil_flow_key k = key_of(9, VIGIL_IPPROTO_UDP, 53);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(10, &k, 1, 0, dns_r, sizeof(dns_r) - 3, false,
+			     &done),
+			 VIGIL_INSP_FINISHED);
+	assert_int_equal(rec.service, VIGIL_L7_DNS);
+	assert_int_equal(rec.why, VIGIL_L7_WHY_DNS_TRUNCATED);
+	assert_true(rec.u.dns.has_query);
+	assert_int_equal(rec.u.dns.query.len, 11);
+	assert_memory_equal(rec.u.dns.query.s, "example.com", 11);
+	assert_int_equal(rec.have, 0);
+	assert_int_equal(C(VIGIL_CTR_l7_malformed), 1);
+}
+
 /* DNS over TCP: the length prefix says how much is coming; the message is
  * parsed once it is all there. */
 static void
@@ -667,6 +689,7 @@ main(void)
 		T(test_http_request_over_two_segments),
 		T(test_dns_query_and_response),
 		T(test_dns_over_tcp_split),
+		T(test_dns_truncated_response_keeps_query),
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
 		T(test_tls_after_starttls),
