@@ -46,6 +46,8 @@ struct insp_ctx {
 	uint32_t entry;	    /* flow table entry, NONE when free */
 	uint32_t next_free; /* free list */
 	uint8_t proto;
+	bool tunnel;	      /* an HTTP CONNECT was accepted: the TLS
+			       * after it is read */
 	struct insp_dir d[2]; /* by role: 0 originator (client) */
 	struct vigil_l7_rec *rec; /* from the pool */
 	uint32_t rec_idx;
@@ -309,6 +311,7 @@ ctx_take(struct vigil_inspector *in, const struct vigil_insp_pkt *p)
 	in->active++;
 	c->entry = p->entry;
 	c->proto = p->key->proto;
+	c->tunnel = false;
 	memset(c->d, 0, sizeof(c->d));
 	c->rec_idx = in->free_recs[--in->nfree];
 	c->rec = &in->recs[c->rec_idx];
@@ -451,7 +454,12 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 		 * holds one already, else in place. */
 		if (r->have == 0) {
 			ret = vigil_dns_parse(b, len, tcp, &r->u.dns);
-			if (ret.rc != VIGIL_L7_DONE)
+			/* A message cut after its question (a snap length, a
+			 * bad record) still names the query, as tshark and
+			 * Zeek show it; its l7_error says why it stopped. */
+			if (ret.rc != VIGIL_L7_DONE &&
+			    !(ret.rc == VIGIL_L7_MALFORMED &&
+			      r->u.dns.has_query))
 				memset(&r->u.dns, 0,
 				       offsetof(struct vigil_dns_msg, answers));
 			break;
@@ -510,9 +518,20 @@ parse(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 	settle(c, d, role, ret, full, ctr);
 }
 
+/* An HTTP CONNECT the proxy accepted (2xx): what follows is tunnelled. */
+static bool
+connect_accepted(const struct vigil_l7_rec *r)
+{
+	const struct vigil_http_req *q = &r->u.http.req;
+	uint16_t st = r->u.http.resp.status_code;
+
+	return (r->have & VIGIL_L7R_SERVER) && st >= 200 && st < 300 &&
+	       q->method.len == 7 && memcmp(q->method.s, "CONNECT", 7) == 0;
+}
+
 /* Is there nothing more to learn from this flow? */
 static bool
-over(const struct insp_ctx *c)
+over(struct insp_ctx *c)
 {
 	const struct vigil_l7_rec *r = c->rec;
 	bool both = (c->d[0].state == D_DONE || c->d[0].state == D_STOP) &&
@@ -529,9 +548,54 @@ over(const struct insp_ctx *c)
 	case VIGIL_L7_QUIC:
 		return (r->have & VIGIL_L7R_CLIENT) ||
 		       c->d[0].state != D_OPEN;
+	case VIGIL_L7_HTTP:
+		if (both && !c->tunnel && connect_accepted(r)) {
+			/* Watch the tunnel for the TLS handshake. */
+			c->tunnel = true;
+			for (unsigned i = 0; i < 2; i++) {
+				c->d[i].state = D_WATCH;
+				c->d[i].segs = 0;
+				c->d[i].len = 0;
+				c->d[i].need = 0;
+			}
+			return false;
+		}
+		return both;
 	default:
 		return both;
 	}
+}
+
+/*
+ * What a segment starts after a preamble: a TLS handshake (ClientHello
+ * from the client, ServerHello from the server) or an HTTP request or
+ * response. VIGIL_L7_NONE otherwise.
+ */
+static enum vigil_l7_service
+restart_at(const uint8_t *b, uint32_t len, unsigned role)
+{
+	bool complete = false;
+
+	if (vigil_tls_is_handshake_start(b, len, role == 0))
+		return VIGIL_L7_TLS;
+	if ((role == 0 ? vigil_http_is_request_start(b, len, &complete)
+		       : vigil_http_is_response_start(b, len, &complete)) &&
+	    complete)
+		return VIGIL_L7_HTTP;
+	return VIGIL_L7_NONE;
+}
+
+/* The record becomes a TLS record: the tunnel an HTTP CONNECT opened. */
+static void
+into_tunnel(struct vigil_l7_rec *r, struct vigil_counters *ctr)
+{
+	const struct vigil_http_req *q = &r->u.http.req;
+
+	VIGIL_L7_SET(r->connect_host, (const uint8_t *)q->host.s, q->host.len);
+	r->have = 0;
+	r->service = VIGIL_L7_TLS;
+	rec_begin(r);
+	vigil_ctr_add(ctr, VIGIL_CTR_l7_tls, 1);
 }
 
 /* Take this packet's payload into direction `role`. */
@@ -586,17 +650,24 @@ take(struct vigil_inspector *in, struct insp_ctx *c, unsigned role,
 		return;
 	}
 	if (d->state == D_WATCH ||
-	    (d->len > 0 && c->rec->service == VIGIL_L7_NONE)) {
-		/* After a preamble (watched, or too short yet to be told
-		 * apart): a segment that starts a TLS handshake (ClientHello
-		 * from the client, ServerHello from the server) is read from
-		 * its first byte as a new stream. */
-		if (skip == 0 &&
-		    vigil_tls_is_handshake_start(pl, have, role == 0)) {
+	    (d->len > 0 && restart_at(buf, d->len, role) == VIGIL_L7_NONE)) {
+		/* After a preamble (watched, or gathered but not yet told
+		 * apart): a segment that starts a TLS handshake or an HTTP
+		 * message is read from its first byte as a new stream. */
+		enum vigil_l7_service s =
+			skip == 0 ? restart_at(pl, have, role) : VIGIL_L7_NONE;
+
+		if (s != VIGIL_L7_NONE &&
+		    (c->rec->service == VIGIL_L7_NONE ||
+		     c->rec->service == s ||
+		     (c->tunnel && s == VIGIL_L7_TLS))) {
+			if (c->tunnel && c->rec->service == VIGIL_L7_HTTP)
+				into_tunnel(c->rec, ctr);
 			d->state = D_OPEN;
 			d->len = 0;
 			d->need = 0;
-			vigil_ctr_add(ctr, VIGIL_CTR_l7_starttls, 1);
+			if (s == VIGIL_L7_TLS)
+				vigil_ctr_add(ctr, VIGIL_CTR_l7_starttls, 1);
 		} else if (d->state == D_WATCH) {
 			d->seen += RTE_MIN(have - skip,
 					   in->inspect_bytes - d->seen);

@@ -68,6 +68,9 @@ struct vigil_l7_rec {
 	uint8_t why;	   /* enum vigil_l7_why that stopped it, 0 = none */
 	uint8_t worker;
 	uint32_t pad;
+	/* TLS through an HTTP proxy: the CONNECT request's host (empty
+	 * otherwise); the record is then a TLS record. */
+	VIGIL_L7_STR(256) connect_host;
 	union {
 		/* DNS: the response when one was seen (it repeats the
 		 * question), else the query. */

@@ -24,10 +24,57 @@ static const uint8_t salt_d29[20] = {
 	0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99,
 };
 
+/* Salts of the drafts before RFC 9001 (drafts 33 and 34 use v1's). */
+static const uint8_t salt_d22[20] = {
+	0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a,
+	0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a,
+};
+static const uint8_t salt_d23[20] = {
+	0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
+	0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02,
+};
+
+/* The IETF draft whose Initial a version follows: 0xff0000NN is draft NN;
+ * Facebook's mvfst versions follow drafts 22 and 27. 0: none. */
+static unsigned
+draft_of(uint32_t v)
+{
+	if ((v >> 8) == 0xff0000u)
+		return v & 0xffu;
+	if (v == 0xfaceb001u)
+		return 22;
+	if (v == 0xfaceb002u || v == 0xfaceb00eu)
+		return 27;
+	return 0;
+}
+
+/* The Initial salt of a version; NULL when vigil cannot open its
+ * Initials (drafts before 22 changed more than the salt; gQUIC). */
+static const uint8_t *
+salt_of(uint32_t v)
+{
+	unsigned d;
+
+	if (v == QUIC_V1)
+		return salt_v1;
+	if (v == QUIC_V2)
+		return salt_v2;
+	d = draft_of(v);
+	if (d == 22)
+		return salt_d22;
+	if (d >= 23 && d <= 28)
+		return salt_d23;
+	if (d >= 29 && d <= 32)
+		return salt_d29;
+	if (d == 33 || d == 34)
+		return salt_v1;
+	return NULL;
+}
+
 static bool
 known(uint32_t v)
 {
-	return v == QUIC_V1 || v == QUIC_V2 || v == QUIC_D29;
+	return salt_of(v) != NULL;
 }
 
 bool
@@ -69,12 +116,24 @@ vigil_quic_is_any_long_header(const uint8_t *p, uint32_t len)
 const char *
 vigil_quic_version_name(uint32_t v)
 {
+	static const char *const drafts[] = {
+		"draft-22", "draft-23", "draft-24", "draft-25",
+		"draft-26", "draft-27", "draft-28", "draft-29",
+		"draft-30", "draft-31", "draft-32", "draft-33",
+		"draft-34",
+	};
+
 	switch (v) {
 	case QUIC_V1: return "1";
 	case QUIC_V2: return "quicv2";
-	case QUIC_D29: return "draft-29";
-	default: return NULL;
+	case 0xfaceb001u: return "mvfst (faceb001)";
+	case 0xfaceb002u: return "mvfst (faceb002)";
+	case 0xfaceb00eu: return "mvfst (faceb00e)";
+	default: break;
 	}
+	if ((v >> 8) == 0xff0000u && (v & 0xffu) >= 22 && (v & 0xffu) <= 34)
+		return drafts[(v & 0xffu) - 22];
+	return NULL;
 }
 
 /* A variable-length integer (RFC 9000 16) at p[*off], within len. */
@@ -265,25 +324,17 @@ initial(struct vigil_l7_crypto *c, const uint8_t *p, uint32_t len,
 	if (plen - 4 - 16 > VIGIL_QUIC_PACKET_MAX || pn_off + 4 > sizeof(hdr))
 		return VIGIL_L7_RET_BAD(QUIC_BAD_HEADER);
 
-	switch (out->version) {
-	case QUIC_V2:
-		salt = salt_v2;
+	salt = salt_of(out->version);
+	if (salt == NULL) /* the callers only come here with one */
+		return VIGIL_L7_RET_NOT_MINE();
+	if (out->version == QUIC_V2) {
 		lk = "quicv2 key";
 		li = "quicv2 iv";
 		lh = "quicv2 hp";
-		break;
-	case QUIC_D29:
-		salt = salt_d29;
+	} else {
 		lk = "quic key";
 		li = "quic iv";
 		lh = "quic hp";
-		break;
-	default:
-		salt = salt_v1;
-		lk = "quic key";
-		li = "quic iv";
-		lh = "quic hp";
-		break;
 	}
 	vigil_l7_hkdf_extract(salt, 20, out->dcid, out->dcid_len, secret);
 	if (vigil_l7_hkdf_expand_label(secret, "client in", csecret, 32) ||

@@ -13,7 +13,8 @@
  * two or more Initial packets (post-quantum key shares), arriving in any
  * order, and a packet may carry its CRYPTO frames out of order.
  *
- * Versions: 1, 2 and draft-29. Only the first packet of a datagram is read
+ * Versions: 1, 2, drafts 22 to 34 and the mvfst versions that follow
+ * drafts 22 and 27. Only the first packet of a datagram is read
  * (the Initial comes first when packets are coalesced). Call it on the
  * client's datagrams only: the server's Initials use the "server in" keys
  * of the client's first DCID, and fail here as quic_decrypt_failed.
@@ -76,8 +77,8 @@ bool vigil_quic_is_long_header(const uint8_t *p, uint32_t len);
  * DNS. */
 bool vigil_quic_is_any_long_header(const uint8_t *p, uint32_t len);
 
-/* Zeek's quic.log version name: "1", "quicv2", "draft-29"; NULL if
- * unknown. */
+/* Zeek's quic.log version name: "1", "quicv2", "draft-22".."draft-34",
+ * "mvfst (faceb002)"; NULL if unknown. */
 const char *vigil_quic_version_name(uint32_t version);
 
 #endif /* VIGIL_QUIC_H */

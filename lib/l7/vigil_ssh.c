@@ -8,10 +8,10 @@
 bool
 vigil_ssh_is_banner_start(const uint8_t *p, uint32_t len, bool from_client)
 {
-	size_t k = len < 4 ? len : 4;
-
+	/* All four bytes: a lone "S" (PostgreSQL's yes to an SSLRequest)
+	 * is not a banner. Fewer bytes leave the guess to later ones. */
 	(void)from_client;
-	return len > 0 && memcmp(p, "SSH-", k) == 0;
+	return len >= 4 && memcmp(p, "SSH-", 4) == 0;
 }
 
 struct vigil_l7_ret

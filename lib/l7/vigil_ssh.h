@@ -32,7 +32,7 @@ struct vigil_l7_ret vigil_ssh_parse_banner(const uint8_t *p, uint32_t len,
 					   bool from_client,
 					   struct vigil_ssh_banner *out);
 
-/* Does p start like an identification string ("SSH-", or a prefix)? */
+/* Does p start with an identification string ("SSH-", all four bytes)? */
 bool vigil_ssh_is_banner_start(const uint8_t *p, uint32_t len,
 			       bool from_client);
 

@@ -396,12 +396,31 @@ vigil_tls_parse_client_hello(struct vigil_l7_crypto *c, const uint8_t *p,
 			memcpy(hc, "000000000000", 13);
 		else
 			ja4_hash(c, exts, ne, sigs, ns, has_sig && ns > 0, hc);
-		snprintf(out->ja4, sizeof(out->ja4), "%c%s%c%02u%02u%s_%s_%s",
-			 quic ? 'q' : 't', ja4_version(out->max_version),
-			 has_sni ? 'd' : 'i',
-			 out->n_ciphers > 99 ? 99u : out->n_ciphers,
-			 out->n_extensions > 99 ? 99u : out->n_extensions, a,
-			 hb, hc);
+		/* "%c%s%c%02u%02u%s_%s_%s", written by hand (snprintf was a
+		 * tenth of the ClientHello's cost) */
+		{
+			unsigned k = 0, ncs = out->n_ciphers > 99 ? 99u : out->n_ciphers,
+				 nex = out->n_extensions > 99 ? 99u : out->n_extensions;
+			const char *ver = ja4_version(out->max_version);
+
+			out->ja4[k++] = quic ? 'q' : 't';
+			out->ja4[k++] = ver[0];
+			out->ja4[k++] = ver[1];
+			out->ja4[k++] = has_sni ? 'd' : 'i';
+			out->ja4[k++] = (char)('0' + ncs / 10);
+			out->ja4[k++] = (char)('0' + ncs % 10);
+			out->ja4[k++] = (char)('0' + nex / 10);
+			out->ja4[k++] = (char)('0' + nex % 10);
+			out->ja4[k++] = a[0];
+			out->ja4[k++] = a[1];
+			out->ja4[k++] = '_';
+			memcpy(out->ja4 + k, hb, 12);
+			k += 12;
+			out->ja4[k++] = '_';
+			memcpy(out->ja4 + k, hc, 12);
+			k += 12;
+			out->ja4[k] = '\0';
+		}
 	}
 	return VIGIL_L7_RET_DONE(4 + hl);
 }

@@ -162,7 +162,8 @@ fmt_dns(struct fmt_ctx *c, const struct vigil_l7_rec *r)
  * message (a header block or a certificate chain longer than the buffer,
  * the flow ending) has already set what it read, and the record starts
  * zeroed, so what is there is written whether or not `have` says the side
- * was parsed to the end. DNS is copied only whole (have says so).
+ * was parsed to the end. DNS is copied whole, or (a message cut after its
+ * question) with its query only; the response's fields need `have`.
  */
 static void
 fmt_http(struct fmt_ctx *c, const struct vigil_l7_rec *r)
@@ -270,8 +271,19 @@ vigil_l7_format(const struct vigil_l7_rec *rec, struct vigil_l7_fmt *out)
 	struct fmt_ctx c = { out, 0 };
 
 	out->f.n = 0;
-	put_fmt(&c, "service", "%s",
-		vigil_l7_service_name((enum vigil_l7_service)rec->service));
+	if (rec->connect_host.len > 0) {
+		/* TLS through an HTTP proxy: Zeek's conn.log lists both
+		 * services; the CONNECT request's fields come first. */
+		put_fmt(&c, "service", "http,%s",
+			vigil_l7_service_name(
+				(enum vigil_l7_service)rec->service));
+		put_fmt(&c, "method", "%s", "CONNECT");
+		PUT_STR(&c, "host", rec->connect_host);
+	} else {
+		put_fmt(&c, "service", "%s",
+			vigil_l7_service_name(
+				(enum vigil_l7_service)rec->service));
+	}
 	switch (rec->service) {
 	case VIGIL_L7_DNS:
 		fmt_dns(&c, rec);

@@ -127,7 +127,12 @@ def main():
     for line in open(recs):
         r = json.loads(line)
         if r.get("proto") in ("tcp", "udp"):
-            vigil[vigil_key(r)] = r
+            # A flow split in two records (an idle timeout inside the
+            # capture) has its L7 fields in the record that was inspected.
+            k = vigil_key(r)
+            if k not in vigil or ("service" in r and
+                                  "service" not in vigil[k]):
+                vigil[k] = r
 
     want = defaultdict(dict)   # field -> key -> value
     orig = {}                  # key -> originator endpoint (from vigil)

@@ -152,7 +152,8 @@ if [ -d "$N" ] && [ -d "$C" ]; then
 		"$N/tls_verylong_certificate.pcap" "$N/long_tls_certificate.pcap" \
 		"$N/ja3_lots_of_cipher_suites.pcap" "$N/googledns_android10.pcap" \
 		"$N/ssh.pcap" "$N/dns_long_domainname.pcap" "$N/dns-invalid-chars.pcap" \
-		"$N/http-lines-split.pcap" "$N/quic-29.pcap" \
+		"$N/http-lines-split.pcap" "$N/quic-29.pcap" "$N/quic-23.pcap" \
+		"$N/quic-27.pcap" "$N/quic-mvfst-22.pcap" "$N/quic-mvfst-exp.pcap" \
 		"$N/quic_frags_ch_in_multiple_packets.pcapng" \
 		"$C/dns_tcp.pcapng" "$C/http_espn.pcapng"; do
 		name=$(basename "$real")

@@ -222,6 +222,28 @@ test_dns_query_and_response(void **state)
 	assert_int_equal(C(VIGIL_CTR_l7_dns), 1);
 }
 
+/* A response cut inside its answer (no query seen before it): the query
+ * is kept, the record says why the message stopped. */
+static void
+test_dns_truncated_response_keeps_query(void **state)
+{
+	struct vigil_flow_key k = key_of(9, VIGIL_IPPROTO_UDP, 53);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(10, &k, 1, 0, dns_r, sizeof(dns_r) - 3, false,
+			     &done),
+			 VIGIL_INSP_FINISHED);
+	assert_int_equal(rec.service, VIGIL_L7_DNS);
+	assert_int_equal(rec.why, VIGIL_L7_WHY_DNS_TRUNCATED);
+	assert_true(rec.u.dns.has_query);
+	assert_int_equal(rec.u.dns.query.len, 11);
+	assert_memory_equal(rec.u.dns.query.s, "example.com", 11);
+	assert_int_equal(rec.have, 0);
+	assert_int_equal(C(VIGIL_CTR_l7_malformed), 1);
+}
+
 /* DNS over TCP: the length prefix says how much is coming; the message is
  * parsed once it is all there. */
 static void
@@ -391,6 +413,67 @@ test_tls_after_starttls(void **state)
 	assert_memory_equal(rec.u.tls.ch.server_name.s, "mx.example", 10);
 	assert_int_equal(strlen(rec.u.tls.ch.ja3), 32);
 	assert_int_equal(vigil_inspector_active(in), 0);
+}
+
+/* TLS through an HTTP proxy: the CONNECT's host and the tunnelled
+ * ClientHello in one TLS record. */
+static void
+test_tls_after_http_connect(void **state)
+{
+	static const char req[] = "CONNECT example.com:443 HTTP/1.1\r\n"
+				  "Host: example.com:443\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct vigil_flow_key k = key_of(7, VIGIL_IPPROTO_TCP, 3128);
+	uint8_t hello[256];
+	uint32_t n;
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(7, &k, 0, 1, req, sizeof(req) - 1, false, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(7, &k, 1, 1, resp, sizeof(resp) - 1, true, &done),
+			 VIGIL_INSP_MORE);
+	n = client_hello(hello, "example.com");
+	assert_int_equal(pkt(7, &k, 0, sizeof(req), hello, n, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_true(end(7));
+	assert_int_equal(rec.service, VIGIL_L7_TLS);
+	assert_int_equal(rec.connect_host.len, 15);
+	assert_memory_equal(rec.connect_host.s, "example.com:443", 15);
+	assert_memory_equal(rec.u.tls.ch.server_name.s, "example.com", 11);
+	assert_int_equal(C(VIGIL_CTR_l7_starttls), 1);
+}
+
+/* HTTP inside a SOCKS5 connection: the handshake is no protocol vigil
+ * reads, the request after it is. */
+static void
+test_http_after_socks5(void **state)
+{
+	static const uint8_t hello[] = { 5, 1, 0 }, choice[] = { 5, 0 };
+	static const uint8_t conn[] = { 5, 1, 0, 1, 93, 184, 216, 34, 0, 80 };
+	static const uint8_t ok[] = { 5, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	static const char get[] = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+	struct vigil_flow_key k = key_of(8, VIGIL_IPPROTO_TCP, 1080);
+	bool done;
+
+	(void)state;
+	setup_inspector("");
+	assert_int_equal(pkt(8, &k, 0, 1, hello, 3, false, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 1, 1, choice, 2, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 0, 4, conn, 10, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 1, 3, ok, 10, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_int_equal(pkt(8, &k, 0, 14, get, sizeof(get) - 1, true, &done),
+			 VIGIL_INSP_MORE);
+	assert_true(end(8));
+	assert_int_equal(rec.service, VIGIL_L7_HTTP);
+	assert_int_equal(rec.u.http.req.host.len, 15);
+	assert_memory_equal(rec.u.http.req.host.s, "www.example.com", 15);
+	assert_int_equal(rec.connect_host.len, 0);
 }
 
 static void
@@ -606,9 +689,12 @@ main(void)
 		T(test_http_request_over_two_segments),
 		T(test_dns_query_and_response),
 		T(test_dns_over_tcp_split),
+		T(test_dns_truncated_response_keeps_query),
 		T(test_gap_stops_a_direction),
 		T(test_unknown_protocol_frees_the_context),
 		T(test_tls_after_starttls),
+		T(test_tls_after_http_connect),
+		T(test_http_after_socks5),
 		T(test_contexts_run_out_and_come_back),
 		T(test_records_held_by_the_reader),
 		T(test_budget_ends_inspection),

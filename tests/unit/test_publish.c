@@ -844,6 +844,24 @@ expect_fields(const struct vigil_l7_rec *l, const char *const (*want)[2],
 	}
 }
 
+/* TLS through an HTTP proxy: both services, the CONNECT's host. */
+static void
+test_l7_format_connect(void **state)
+{
+	struct vigil_l7_rec *l = l7rec(VIGIL_L7_TLS, VIGIL_L7R_CLIENT);
+	static const char *const want[][2] = {
+		{ "service", "http,ssl" },
+		{ "method", "CONNECT" },
+		{ "host", "example.com:443" },
+		{ "server_name", "example.com" },
+	};
+
+	(void)state;
+	SET(l->connect_host, "example.com:443");
+	SET(l->u.tls.ch.server_name, "example.com");
+	expect_fields(l, want, RTE_DIM(want));
+}
+
 static void
 test_l7_format_dns(void **state)
 {
@@ -1404,6 +1422,7 @@ main(void)
 		cmocka_unit_test(test_flow_format_flipped_and_tunnel),
 		cmocka_unit_test(test_records_counted_when_redis_unreachable),
 		cmocka_unit_test(test_l7_format_dns),
+		cmocka_unit_test(test_l7_format_connect),
 		cmocka_unit_test(test_l7_format_http),
 		cmocka_unit_test(test_l7_format_tls),
 		cmocka_unit_test(test_l7_format_quic_ssh_stratum),
