@@ -125,6 +125,30 @@ static const struct conf_row settings[] = {
 	  "how often counters are written to Redis"),
 	U("shutdown.drain_timeout_ms", drain_timeout_ms, 100, 600000, 10000,
 	  "longest time a stop waits for rings to drain"),
+	U("meta.enabled", meta_enabled, 0, 1, 1,
+	  "1: read workload identities from <prefix>:meta:* and follow "
+	  "<prefix>:meta:updates"),
+	U("meta.max_ips", meta_max_ips, 1, 16777216, 1048576,
+	  "addresses with an identity the appliance keeps"),
+	U("meta.max_history", meta_max_history, 1, 4096, 64,
+	  "identities kept per address (the newest)"),
+	U("entity.enabled", entity_enabled, 0, 1, 1,
+	  "1: entities, services, edges and the time-bucketed map to Redis, "
+	  "entity ids in flow records"),
+	U("entity.max_entities", entity_max_entities, 1024, 16777216, 65536,
+	  "entities held between two publishes"),
+	U("entity.max_services", entity_max_services, 1024, 16777216, 16384,
+	  "services held between two publishes"),
+	U("entity.max_edges", entity_max_edges, 1024, 16777216, 65536,
+	  "edges (and group edges, and map cells of each level) held between "
+	  "two publishes"),
+	U("entity.bucket_s", entity_bucket_s, 10, 86400, 60,
+	  "map time bucket, seconds of packet time"),
+	U("entity.retention_s", entity_retention_s, 60, 315360000, 604800,
+	  "map buckets, entities, services and edges kept, seconds of packet "
+	  "time"),
+	U("entity.publish_s", entity_publish_s, 1, 3600, 10,
+	  "what changed is merged into Redis this often (packet time)"),
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -771,6 +795,13 @@ vigil_conf_check(const struct vigil_conf *c, char *err, size_t errlen)
 			"worker (lcores.workers lists %u): with more, the RX "
 			"lcore decodes to choose the worker",
 			src, c->nworkers);
+		return -1;
+	}
+	if (c->entity_retention_s < c->entity_bucket_s) {
+		set_err(err, errlen,
+			"%s: entity.retention_s = %u must be at least "
+			"entity.bucket_s = %u",
+			src, c->entity_retention_s, c->entity_bucket_s);
 		return -1;
 	}
 	for (uint32_t i = 0; i < c->n_vxlan_ports; i++)

@@ -93,6 +93,20 @@ struct vigil_conf {
 
 	uint32_t stats_interval_ms;
 	uint32_t drain_timeout_ms;
+
+	/* Identities from CI/CD metadata (P:meta:*, lib/meta). */
+	uint32_t meta_enabled;	   /* 0 or 1: read and follow P:meta:* */
+	uint32_t meta_max_ips;	   /* addresses with an identity kept */
+	uint32_t meta_max_history; /* identities kept per address */
+
+	/* Entities, services, edges and the map (lib/entity). */
+	uint32_t entity_enabled;      /* 0 or 1 */
+	uint32_t entity_max_entities; /* held per publish batch */
+	uint32_t entity_max_services;
+	uint32_t entity_max_edges; /* and group edges; map cells of each level */
+	uint32_t entity_bucket_s;  /* map bucket, seconds of packet time */
+	uint32_t entity_retention_s; /* map and indexes kept, packet time */
+	uint32_t entity_publish_s;   /* batch written this often */
 };
 
 /* Fill with the documented defaults (one-lcore layout on lcore 0, no port,

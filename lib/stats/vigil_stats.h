@@ -150,7 +150,31 @@
 	X(l7_pending_expired, 0,                                               \
 	  "L7 records whose flow record never came (aged out or at exit)")    \
 	X(drop_shutdown, 1,                                                    \
-	  "packets dropped: still queued when the drain time ran out")
+	  "packets dropped: still queued when the drain time ran out")        \
+	/* control counters: identities (lib/publish/vigil_metasync.c) and  \
+	 * entities (lib/entity) */                                         \
+	X(meta_loads, 0, "full reads of <prefix>:meta:* completed")           \
+	X(meta_ips_read, 0,                                                    \
+	  "addresses whose identities were read from Redis (loads, updates)") \
+	X(meta_refused, 0,                                                     \
+	  "identities or P:meta:* keys refused: invalid, or the store full")  \
+	X(meta_updates, 0, "messages received on <prefix>:meta:updates")       \
+	X(meta_updates_refused, 0,                                             \
+	  "<prefix>:meta:updates messages that are not set/rm <ip>")          \
+	X(meta_reconnects, 0,                                                  \
+	  "metadata connections to Redis re-established after a loss")        \
+	X(entity_flows, 0, "flow records counted in entities")               \
+	X(entity_identified, 0,                                                \
+	  "flow endpoints named by an identity valid at the flow's time")     \
+	X(entity_discovered, 0, "flow endpoints without an identity")          \
+	X(entity_flush_full, 0,                                                \
+	  "entity batches published early: a table was full")                \
+	X(entity_ports_full, 0,                                                \
+	  "served ports not listed: an entity served more in one batch")      \
+	X(entity_writes, 0, "entity, service, edge and map merges queued")     \
+	X(drop_entity_undelivered, 1,                                          \
+	  "entity, service, edge and map merges lost: Redis unreachable or "  \
+	  "refused them")
 
 enum vigil_ctr {
 #define X(name, drop, help) VIGIL_CTR_##name,
