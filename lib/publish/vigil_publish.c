@@ -21,6 +21,13 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+/* What a pipelined command carried, for the accounting of a loss. */
+enum {
+	K_OTHER = 0,
+	K_RECORD = 1, /* a flow record (drop_records_undelivered) */
+	K_ENTITY = 2, /* an entity merge (drop_entity_undelivered) */
+};
+
 struct vigil_pub {
 	const struct vigil_conf *conf;
 	struct vigil_counters *ctr;
@@ -32,8 +39,13 @@ struct vigil_pub {
 	uint64_t errors;
 	bool error_logged;
 	unsigned npending;
-	uint8_t *pending_is_rec; /* [redis.pipeline] */
+	uint8_t *pending_kind;	 /* [redis.pipeline] K_* */
 	struct vigil_l7pub *l7;	 /* NULL when l7.enabled is 0 */
+	struct vigil_entity *ent; /* NULL when entity.enabled is 0 */
+	struct vigil_metasync *meta;
+	unsigned nscripts;
+	const char *script[VIGIL_PUB_SCRIPTS];
+	bool scripts_loaded; /* on this connection */
 	char flows_key[128];
 	char maxlen[24];
 };
@@ -54,21 +66,32 @@ vigil_pub_create(const struct vigil_conf *c, struct vigil_counters *ctr)
 
 	if (p == NULL)
 		return NULL;
-	p->pending_is_rec = calloc(c->redis_pipeline, 1);
-	if (p->pending_is_rec == NULL) {
+	p->conf = c;
+	p->ctr = ctr;
+	p->pending_kind = calloc(c->redis_pipeline, 1);
+	if (p->pending_kind == NULL) {
 		free(p);
 		return NULL;
 	}
 	if (c->l7_enabled) {
 		p->l7 = vigil_l7pub_create(c, ctr);
 		if (p->l7 == NULL) {
-			free(p->pending_is_rec);
-			free(p);
+			vigil_pub_free(p);
 			return NULL;
 		}
 	}
-	p->conf = c;
-	p->ctr = ctr;
+	if (c->entity_enabled) {
+		char merge[41], trim[41];
+
+		p->ent = vigil_entity_create(c, ctr);
+		if (p->ent == NULL ||
+		    vigil_pub_script(p, vigil_entity_merge_lua, merge) != 0 ||
+		    vigil_pub_script(p, vigil_entity_trim_lua, trim) != 0) {
+			vigil_pub_free(p);
+			return NULL;
+		}
+		vigil_entity_set_scripts(p->ent, merge, trim);
+	}
 	snprintf(p->flows_key, sizeof(p->flows_key), "%s:flows",
 		 c->redis_prefix);
 	snprintf(p->maxlen, sizeof(p->maxlen), "%u", c->redis_flows_maxlen);
@@ -81,14 +104,26 @@ count_undelivered(struct vigil_pub *p, uint64_t n)
 	vigil_ctr_add(p->ctr, VIGIL_CTR_drop_records_undelivered, n);
 }
 
+static void
+count_lost(struct vigil_pub *p, uint8_t kind)
+{
+	if (kind == K_RECORD)
+		count_undelivered(p, 1);
+	else if (kind == K_ENTITY)
+		vigil_ctr_add(p->ctr, VIGIL_CTR_drop_entity_undelivered, 1);
+}
+
 /* The connection failed: drop it, account what was in flight, log once. */
 static void
 lost(struct vigil_pub *p, const char *why)
 {
 	uint64_t recs = 0;
 
-	for (unsigned i = 0; i < p->npending; i++)
-		recs += p->pending_is_rec[i];
+	for (unsigned i = 0; i < p->npending; i++) {
+		recs += p->pending_kind[i] == K_RECORD;
+		if (p->pending_kind[i] == K_ENTITY)
+			count_lost(p, K_ENTITY);
+	}
 	p->npending = 0;
 	count_undelivered(p, recs);
 	if (!p->down_logged) {
@@ -140,6 +175,7 @@ vigil_pub_connect(struct vigil_pub *p)
 	tv.tv_usec = (p->conf->redis_command_timeout_ms % 1000) * 1000;
 	redisSetTimeout(rc, tv);
 	p->rc = rc;
+	p->scripts_loaded = false;
 	if (p->down_logged) {
 		uint64_t lost_recs =
 			vigil_ctr_read(p->ctr,
@@ -183,7 +219,7 @@ vigil_pub_flush(struct vigil_pub *p)
 			snprintf(why, sizeof(why), "%s",
 				 p->rc->errstr[0] ? p->rc->errstr : "no reply");
 			/* Commands before i were answered. */
-			memmove(p->pending_is_rec, p->pending_is_rec + i,
+			memmove(p->pending_kind, p->pending_kind + i,
 				p->npending - i);
 			p->npending -= i;
 			vigil_ctr_add(p->ctr, VIGIL_CTR_records_published, ok);
@@ -191,6 +227,10 @@ vigil_pub_flush(struct vigil_pub *p)
 			return;
 		}
 		if (reply->type == REDIS_REPLY_ERROR) {
+			/* Scripts flushed under us: load them again before
+			 * the next command. */
+			if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+				p->scripts_loaded = false;
 			p->errors++;
 			if (!p->error_logged) {
 				fprintf(stderr,
@@ -200,9 +240,8 @@ vigil_pub_flush(struct vigil_pub *p)
 					(int)reply->len, reply->str);
 				p->error_logged = true;
 			}
-			if (p->pending_is_rec[i])
-				count_undelivered(p, 1);
-		} else if (p->pending_is_rec[i]) {
+			count_lost(p, p->pending_kind[i]);
+		} else if (p->pending_kind[i] == K_RECORD) {
 			ok++;
 		}
 		freeReplyObject(reply);
@@ -211,31 +250,125 @@ vigil_pub_flush(struct vigil_pub *p)
 	vigil_ctr_add(p->ctr, VIGIL_CTR_records_published, ok);
 }
 
+static void append_len(struct vigil_pub *p, int argc, const char **argv,
+		       const size_t *argvlen, uint8_t kind);
+
+/* The registered scripts, before anything else on a new connection. */
 static void
-append(struct vigil_pub *p, int argc, const char **argv, bool is_rec)
+load_scripts(struct vigil_pub *p)
+{
+	p->scripts_loaded = true;
+	for (unsigned i = 0; i < p->nscripts && p->rc != NULL; i++) {
+		const char *argv[3] = { "SCRIPT", "LOAD", p->script[i] };
+
+		append_len(p, 3, argv, NULL, K_OTHER);
+	}
+}
+
+static void
+append_len(struct vigil_pub *p, int argc, const char **argv,
+	   const size_t *argvlen, uint8_t kind)
 {
 	if (p->rc == NULL && !vigil_pub_connect(p)) {
-		if (is_rec)
-			count_undelivered(p, 1);
+		count_lost(p, kind);
 		return;
 	}
-	if (redisAppendCommandArgv(p->rc, argc, argv, NULL) != REDIS_OK) {
-		if (is_rec)
-			count_undelivered(p, 1);
+	if (!p->scripts_loaded)
+		load_scripts(p);
+	if (p->rc == NULL) { /* lost while loading them */
+		count_lost(p, kind);
+		return;
+	}
+	if (redisAppendCommandArgv(p->rc, argc, argv, argvlen) != REDIS_OK) {
+		count_lost(p, kind);
 		lost(p, p->rc->errstr);
 		return;
 	}
-	p->pending_is_rec[p->npending++] = is_rec;
+	p->pending_kind[p->npending++] = kind;
 	if (p->npending == p->conf->redis_pipeline)
 		vigil_pub_flush(p);
+}
+
+static void
+append(struct vigil_pub *p, int argc, const char **argv, bool is_rec)
+{
+	append_len(p, argc, argv, NULL, is_rec ? K_RECORD : K_OTHER);
+}
+
+void
+vigil_pub_command(struct vigil_pub *p, int argc, const char **argv,
+		  const size_t *argvlen, bool is_entity)
+{
+	append_len(p, argc, argv, argvlen, is_entity ? K_ENTITY : K_OTHER);
+}
+
+int
+vigil_pub_script(struct vigil_pub *p, const char *text, char sha[41])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (p->nscripts == VIGIL_PUB_SCRIPTS ||
+	    EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha1(), NULL) != 1)
+		return -1;
+	for (unsigned i = 0; i < 20 && i < mdlen; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	p->script[p->nscripts++] = text;
+	p->scripts_loaded = false;
+	return 0;
+}
+
+/* ---- the entity stage ---------------------------------------------------- */
+
+static void
+emit_entity(void *arg, int argc, const char **argv, const size_t *argvlen)
+{
+	vigil_pub_command(arg, argc, argv, argvlen, true);
+}
+
+void
+vigil_pub_entities(struct vigil_pub *p)
+{
+	if (p->ent != NULL)
+		vigil_entity_publish(p->ent, emit_entity, p);
+}
+
+void
+vigil_pub_entities_tick(struct vigil_pub *p, uint64_t now_us)
+{
+	if (p->ent != NULL && vigil_entity_due(p->ent, now_us))
+		vigil_pub_entities(p);
+}
+
+void
+vigil_pub_set_meta(struct vigil_pub *p, struct vigil_metasync *m)
+{
+	p->meta = m;
+}
+
+const struct vigil_entity *
+vigil_pub_entity_stage(const struct vigil_pub *p)
+{
+	return p->ent;
+}
+
+/* The "service" field of an L7 record, if any. */
+static const char *
+l7_service(const struct vigil_l7_fields *l7)
+{
+	for (unsigned i = 0; l7 != NULL && i < l7->n; i++)
+		if (strcmp(l7->field[i], "service") == 0)
+			return l7->value[i];
+	return NULL;
 }
 
 void
 vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r)
 {
 	struct vigil_flow_fmt fmt;
-	const char *argv[6 + 2 * VIGIL_FLOW_FIELDS];
+	const char *argv[6 + 2 * VIGIL_FLOW_FIELDS + 4];
 	const struct vigil_l7_fields *l7 = NULL;
+	struct vigil_entity_ids ids;
 	unsigned n;
 	int argc = 0;
 
@@ -256,6 +389,21 @@ vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r)
 	for (unsigned i = 0; i < n; i++) {
 		argv[argc++] = fmt.field[i];
 		argv[argc++] = fmt.value[i];
+	}
+	if (p->ent != NULL) {
+		const struct vigil_meta_store *st =
+			p->meta != NULL ? vigil_metasync_store(p->meta) : NULL;
+		const char *app = l7_service(l7);
+
+		if (vigil_entity_flow(p->ent, st, r, app, &ids) ==
+		    VIGIL_ENTITY_FULL) {
+			vigil_pub_entities(p);
+			vigil_entity_flow(p->ent, st, r, app, &ids);
+		}
+		argv[argc++] = "orig_entity";
+		argv[argc++] = ids.orig;
+		argv[argc++] = "resp_entity";
+		argv[argc++] = ids.resp;
 	}
 	/* hiredis copies the command into its buffer: l7 may go now. */
 	append(p, argc, argv, true);
@@ -326,7 +474,8 @@ vigil_pub_free(struct vigil_pub *p)
 	if (p->rc != NULL)
 		redisFree(p->rc);
 	vigil_l7pub_free(p->l7);
-	free(p->pending_is_rec);
+	vigil_entity_free(p->ent);
+	free(p->pending_kind);
 	free(p);
 }
 

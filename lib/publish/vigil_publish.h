@@ -25,8 +25,10 @@
 #include <stdint.h>
 
 #include "vigil_conf.h"
+#include "vigil_entity.h"
 #include "vigil_flow.h"
 #include "vigil_l7pub.h"
+#include "vigil_metasync.h"
 #include "vigil_stats.h"
 
 struct vigil_pub;
@@ -44,8 +46,25 @@ bool vigil_pub_connect(struct vigil_pub *p);
 bool vigil_pub_connected(const struct vigil_pub *p);
 
 /* Queue the XADD of one flow record, with the fields of its L7 record
- * when one is pending (l7_merged). */
+ * when one is pending (l7_merged), and with entity.enabled its endpoints'
+ * entity ids (orig_entity, resp_entity), after the record has gone
+ * through the entity stage (lib/entity; a full batch is published
+ * first). */
 void vigil_pub_flow(struct vigil_pub *p, const struct vigil_flow_rec *r);
+
+/*
+ * The entity stage (entity.enabled): its identities come from m (NULL:
+ * none). vigil_pub_entities_tick publishes its batch when it is due
+ * (entity.publish_s of packet time; now_us the wall clock in a live run,
+ * 0 in a replay); vigil_pub_entities publishes it now (the end of a
+ * replay, a stop). Merges that Redis does not take are counted in
+ * drop_entity_undelivered.
+ */
+void vigil_pub_set_meta(struct vigil_pub *p, struct vigil_metasync *m);
+void vigil_pub_entities_tick(struct vigil_pub *p, uint64_t now_us);
+void vigil_pub_entities(struct vigil_pub *p);
+/* The stage, or NULL without entity.enabled (for its gauges). */
+const struct vigil_entity *vigil_pub_entity_stage(const struct vigil_pub *p);
 
 /* An L7 record from a worker: formatted and kept until its flow record
  * comes (see vigil_l7pub.h). Ignored when l7.enabled is 0. */
@@ -88,6 +107,18 @@ const char *vigil_proto_name(uint8_t proto, char *buf, size_t len);
 
 /* Epoch microseconds as "1767225600.123456". */
 void vigil_fmt_ts(uint64_t us, char *out, size_t len);
+
+/* Queue a command of argc arguments (argvlen: their lengths, NULL for C
+ * strings); an entity merge (is_entity) is accounted as one. */
+void vigil_pub_command(struct vigil_pub *p, int argc, const char **argv,
+		       const size_t *argvlen, bool is_entity);
+
+/* Register a Lua script: it is loaded (SCRIPT LOAD) on every connection
+ * before any other command, and again after Redis answers NOSCRIPT. Its
+ * SHA-1 goes to sha (41 bytes). 0, or -1 when VIGIL_PUB_SCRIPTS are
+ * registered already. */
+#define VIGIL_PUB_SCRIPTS 4
+int vigil_pub_script(struct vigil_pub *p, const char *text, char sha[41]);
 
 /* Field/value pairs of the flow record, in stream order, then the fields
  * of its L7 record when l7 is not NULL (they point into *l7, which must
