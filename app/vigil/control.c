@@ -1,13 +1,18 @@
 /*
  * vigil control thread: everything that is allowed to block.
  *
- * One loop: drain the workers' record rings into the publisher (pipelined
- * XADDs; each worker's L7 records before the flow records they belong to,
- * see drain_records; pending L7 records aged by packet time), write a
- * counter snapshot every stats.interval_ms, watch for SIGINT/SIGTERM and
- * for the end of a replay, and lead the shutdown: set `stop`, wait for the
- * workers to finish, give up waiting (set `abort`) after
- * shutdown.drain_timeout_ms, write the last records and stats.
+ * One loop: follow the identities in Redis (lib/publish's metasync: one
+ * bounded poll a pass; a replay first waits for the full load, so that
+ * every flow is named by the same identities), drain the workers' record
+ * rings into the publisher (pipelined XADDs; each worker's L7 records
+ * before the flow records they belong to, see drain_records; pending L7
+ * records aged by packet time; each record through the entity stage),
+ * merge the entity batch into Redis every entity.publish_s of packet time,
+ * write a counter snapshot every stats.interval_ms, watch for
+ * SIGINT/SIGTERM and for the end of a replay, and lead the shutdown: set
+ * `stop`, wait for the workers to finish, give up waiting (set `abort`)
+ * after shutdown.drain_timeout_ms, write the last records, the last entity
+ * batch and stats.
  *
  * It sleeps 1 ms when a pass found nothing to do: it is a control thread,
  * not a polling lcore.
@@ -28,6 +33,8 @@
 #include "vigil.h"
 
 #define RECS_PER_PASS 256
+/* A replay waits this long for the identities before its first record. */
+#define META_LOAD_TIMEOUT_MS 60000
 
 void
 vigil_control_snapshot(struct vigil_app *app, uint64_t snap[VIGIL_CTR_MAX])
@@ -189,6 +196,28 @@ publish_stats(struct vigil_app *app, uint64_t now_us)
 	kv_add(&kv, "redis.reconnects", "%" PRIu64,
 	       vigil_pub_reconnects(app->pub));
 	kv_add(&kv, "redis.errors", "%" PRIu64, vigil_pub_errors(app->pub));
+	if (app->meta != NULL) {
+		struct vigil_metasync_info mi;
+
+		vigil_metasync_info(app->meta, &mi);
+		kv_add(&kv, "meta.connected", "%d", mi.connected);
+		kv_add(&kv, "meta.subscribed", "%d", mi.subscribed);
+		kv_add(&kv, "meta.loading", "%d", mi.loading);
+		kv_add(&kv, "meta.ips", "%" PRIu32, mi.ips);
+		kv_add(&kv, "meta.entries", "%" PRIu64, mi.entries);
+		kv_add(&kv, "meta.queued", "%" PRIu32, mi.queued);
+	}
+	if (vigil_pub_entity_stage(app->pub) != NULL) {
+		struct vigil_entity_held h;
+
+		vigil_entity_held(vigil_pub_entity_stage(app->pub), &h);
+		kv_add(&kv, "entity.held_entities", "%" PRIu32, h.entities);
+		kv_add(&kv, "entity.held_services", "%" PRIu32, h.services);
+		kv_add(&kv, "entity.held_edges", "%" PRIu32, h.edges);
+		kv_add(&kv, "entity.held_svcedges", "%" PRIu32, h.svcedges);
+		kv_add(&kv, "entity.held_cells", "%" PRIu32, h.cells);
+		kv_add(&kv, "entity.held_bytes", "%" PRIu64, h.bytes);
+	}
 
 	snprintf(key, sizeof(key), "%s:stats", c->redis_prefix);
 	vigil_pub_hset(app->pub, key, kv.n, (const char *const *)kv.f,
@@ -389,6 +418,8 @@ vigil_control_main(void *arg)
 		deadline = app->start_us +
 			   (uint64_t)(app->opts.duration_s * 1e6);
 	vigil_pub_connect(app->pub);
+	if (app->meta != NULL && app->replay)
+		vigil_metasync_load(app->meta, META_LOAD_TIMEOUT_MS);
 	while (!finished) {
 		uint64_t now = vigil_clock_now_us(&app->clock);
 		unsigned moved;
@@ -398,7 +429,12 @@ vigil_control_main(void *arg)
 		bool done = workers_done(app);
 
 		vigil_pub_connect(app->pub);
-		moved = drain_records(app);
+		if (app->meta != NULL)
+			moved = vigil_metasync_poll(app->meta);
+		else
+			moved = 0;
+		moved += drain_records(app);
+		vigil_pub_entities_tick(app->pub, app->replay ? 0 : now);
 		/* Live, a flow record can be lost on a full ring: its
 		 * pending L7 record is aged out by the clock. A replay loses
 		 * no record (the stages wait for room), and its flows may
@@ -452,6 +488,8 @@ vigil_control_main(void *arg)
 	/* L7 records still pending lost their flow record (a full ring,
 	 * the drain time): counted in l7_pending_expired. */
 	vigil_pub_l7_expire(app->pub, UINT64_MAX);
+	vigil_pub_entities(app->pub);
+	vigil_pub_flush(app->pub);
 	publish_stats(app, vigil_clock_now_us(&app->clock));
 	return NULL;
 }
@@ -476,7 +514,8 @@ vigil_print_summary(struct vigil_app *app, FILE *out)
 			snap[VIGIL_CTR_drop_event_ring_full] -
 			snap[VIGIL_CTR_drop_records_undelivered] -
 			snap[VIGIL_CTR_drop_l7_ring_full] -
-			snap[VIGIL_CTR_drop_l7_pending_full]);
+			snap[VIGIL_CTR_drop_l7_pending_full] -
+			snap[VIGIL_CTR_drop_entity_undelivered]);
 	fprintf(out,
 		"  flows    %" PRIu64 " created, %" PRIu64
 		" records published to redis %s:%u, %" PRIu64
@@ -492,6 +531,17 @@ vigil_print_summary(struct vigil_app *app, FILE *out)
 			" without a flow record\n",
 			snap[VIGIL_CTR_l7_inspected], snap[VIGIL_CTR_l7_merged],
 			snap[VIGIL_CTR_l7_pending_expired]);
+	if (vigil_pub_entity_stage(app->pub) != NULL)
+		fprintf(out,
+			"  entities %" PRIu64 " flows counted, %" PRIu64
+			" endpoints named from metadata, %" PRIu64
+			" discovered, %" PRIu64 " merges written, %" PRIu64
+			" undelivered\n",
+			snap[VIGIL_CTR_entity_flows],
+			snap[VIGIL_CTR_entity_identified],
+			snap[VIGIL_CTR_entity_discovered],
+			snap[VIGIL_CTR_entity_writes],
+			snap[VIGIL_CTR_drop_entity_undelivered]);
 	for (unsigned i = 0; i < VIGIL_CTR_MAX; i++)
 		if (vigil_ctr_is_drop(i) && snap[i] != 0)
 			fprintf(out, "  drop     %-26s %" PRIu64 "\n",

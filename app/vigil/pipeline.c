@@ -268,6 +268,15 @@ vigil_pipeline_setup(struct vigil_app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory for the publisher");
 		return -1;
 	}
+	if (c->meta_enabled) {
+		app->meta = vigil_metasync_create(c, VIGIL_CTL_CTR(app));
+		if (app->meta == NULL) {
+			snprintf(err, errlen,
+				 "out of memory for the metadata follower");
+			return -1;
+		}
+		vigil_pub_set_meta(app->pub, app->meta);
+	}
 	return 0;
 }
 
@@ -329,6 +338,8 @@ vigil_pipeline_free(struct vigil_app *app)
 		}
 	vigil_pub_free(app->pub);
 	app->pub = NULL;
+	vigil_metasync_free(app->meta);
+	app->meta = NULL;
 	rte_free(app->rx_rings);
 	rte_free(app->rx);
 	rte_free(app->w);

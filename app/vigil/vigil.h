@@ -73,6 +73,7 @@ struct vigil_app {
 	uint64_t start_us, stop_us;
 	pthread_t ctl_thread;
 	struct vigil_pub *pub;
+	struct vigil_metasync *meta; /* NULL without meta.enabled */
 };
 
 #define VIGIL_CTL_CTR(app) (&(app)->ctr[RTE_MAX_LCORE])
