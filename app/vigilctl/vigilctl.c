@@ -15,11 +15,13 @@
  *     flows   [--limit N] [--sensor ID]
  *     sensors
  *     meta push FILE | set IP FIELD=VALUE... | rm IP | show [IP]
+ *     entities [--limit N] | services [--limit N] | entity IP|NAME|ID
  *     help
  *
  * Assumptions:
  *  - Read-only but for `meta` (meta.c): stats, flows and sensors send only
- *    HLEN, HGETALL, XRANGE and XREVRANGE; `meta` writes the P:meta:* keys
+ *    HLEN, HGETALL, XRANGE and XREVRANGE, entities, services and entity
+ *    (entities.c) also ZREVRANGE and ZSCAN; `meta` writes the P:meta:* keys
  *    and publishes on P:meta:updates.
  *  - Redis >= 5.0 (streams), reachable without AUTH, TLS or SELECT; a
  *    NOAUTH reply is reported like any other Redis error (exit 1).
@@ -110,6 +112,19 @@ static const char usage_long[] =
 	"  meta show [IP]                     the identity of every IP, or the\n"
 	"                                     history of one (P:meta:IP,\n"
 	"                                     P:meta:IP:history)\n"
+	"  entities [--limit N]               the N entities seen last (P:entities,\n"
+	"                                     newest first; default 20, 0 = all):\n"
+	"                                     id (pod/NAMESPACE/POD from metadata,\n"
+	"                                     else ip/ADDRESS), name, source, times,\n"
+	"                                     flows (as client/as server), bytes\n"
+	"                                     (out/in), the ports it serves\n"
+	"  services [--limit N]               the N services seen last\n"
+	"                                     (P:services): ENTITY:PORT/TRANSPORT,\n"
+	"                                     application protocols, group, times\n"
+	"  entity IP|NAME|ID                  an entity with its services and its\n"
+	"                                     edges both ways; an address or a name\n"
+	"                                     (pod, service, DNS name) shows every\n"
+	"                                     entity that had it\n"
 	"  help                               this text\n"
 	"\n"
 	"options (before or after the command):\n"
@@ -316,7 +331,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			parse_option(o, argc, argv, &i);
 		} else if (!only_args && arg[0] == '-' && arg[1] != '\0') {
 			usage_error("unknown option '%s'", shown_str(arg));
-		} else if (o->cmd && !strcmp(o->cmd, "meta")) {
+		} else if (o->cmd && (!strcmp(o->cmd, "meta") ||
+				      !strcmp(o->cmd, "entity"))) {
 			if (o->nargs >= MAX_ARGS)
 				usage_error("more than %d arguments", MAX_ARGS);
 			o->args[o->nargs++] = arg;
@@ -338,10 +354,15 @@ static void check_opts(struct app *a)
 		usage_error("no command given");
 	if (strcmp(o->cmd, "stats") && strcmp(o->cmd, "flows") &&
 	    strcmp(o->cmd, "sensors") && strcmp(o->cmd, "meta") &&
-	    strcmp(o->cmd, "help"))
+	    strcmp(o->cmd, "entities") && strcmp(o->cmd, "services") &&
+	    strcmp(o->cmd, "entity") && strcmp(o->cmd, "help"))
 		usage_error("unknown command '%s'", shown_str(o->cmd));
-	if (o->limit_arg && strcmp(o->cmd, "flows"))
-		usage_error("option --limit applies to flows only");
+	if (o->limit_arg && strcmp(o->cmd, "flows") &&
+	    strcmp(o->cmd, "entities") && strcmp(o->cmd, "services"))
+		usage_error("option --limit applies to flows, entities and "
+			    "services only");
+	if (!strcmp(o->cmd, "entity") && o->nargs != 1)
+		usage_error("entity takes one IP, NAME or ID");
 	if (o->sensor && strcmp(o->cmd, "flows") && strcmp(o->cmd, "stats"))
 		usage_error("option --sensor applies to stats and flows only");
 	if (o->sensor && !*o->sensor)
@@ -1309,6 +1330,12 @@ int main(int argc, char **argv)
 			rc = cmd_flows(&a);
 		else if (!strcmp(a.o.cmd, "meta"))
 			rc = cmd_meta(&a);
+		else if (!strcmp(a.o.cmd, "entities"))
+			rc = cmd_entities(&a);
+		else if (!strcmp(a.o.cmd, "services"))
+			rc = cmd_services(&a);
+		else if (!strcmp(a.o.cmd, "entity"))
+			rc = cmd_entity(&a);
 		else
 			rc = cmd_sensors(&a);
 		redisFree(a.rc);

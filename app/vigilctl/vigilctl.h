@@ -1,7 +1,8 @@
 /*
  * vigilctl.h — what the commands of vigilctl share: the options, the Redis
  * connection, and the helpers that print messages and exit (vigilctl.c).
- * meta.c (the `meta` commands, the only ones that write) uses them.
+ * meta.c (the `meta` commands, the only ones that write) and entities.c
+ * (entities, services, entity) use them.
  */
 #ifndef VIGILCTL_H
 #define VIGILCTL_H
@@ -23,7 +24,7 @@ struct opts {
 	long long limit;
 	bool json;
 	const char *cmd;
-	int nargs;              /* arguments after the command (meta) */
+	int nargs;              /* arguments after the command (meta, entity) */
 	const char *args[MAX_ARGS];
 };
 
@@ -58,5 +59,10 @@ redisReply *redis_cmd(struct app *a, int argc, const char **argv);
  * before Redis is reached; then runs the command. */
 void meta_prepare(struct app *a);
 int cmd_meta(struct app *a);
+
+/* entities.c: entities, services, entity X (read-only). */
+int cmd_entities(struct app *a);
+int cmd_services(struct app *a);
+int cmd_entity(struct app *a);
 
 #endif /* VIGILCTL_H */
