@@ -101,21 +101,63 @@ count_prefix(const struct capture *k, const char *prefix)
 	return n;
 }
 
-/* The operations of a merge start after EVALSHA sha N KEYS.. member score
- * ttl. */
-static int
-ops_start(const struct cap_cmd *c)
+/* The operations of a merge, as (op, field, value) triples: each pair of
+ * a group (ini, set, add, pair) is one triple, a lat gives ("lat", TF, T)
+ * and ("latv", F, V) for each pair. */
+struct triple {
+	const char *op, *f, *v;
+};
+
+static unsigned
+triples(const struct cap_cmd *c, struct triple *t, unsigned max)
 {
-	return 3 + atoi(c->argv[2]) + 3;
+	int i = 3 + atoi(c->argv[2]) + 3;
+	unsigned n = 0;
+
+	while (i < c->argc && n < max) {
+		const char *op = c->argv[i];
+
+		if (!strcmp(op, "ini") || !strcmp(op, "set") ||
+		    !strcmp(op, "add") || !strcmp(op, "pair")) {
+			int k = atoi(c->argv[i + 1]);
+
+			for (int j = 0; j < k && n < max; j++)
+				t[n++] = (struct triple){ op, c->argv[i + 2 + 2 * j],
+							  c->argv[i + 3 + 2 * j] };
+			i += 2 + 2 * k;
+		} else if (!strcmp(op, "min") || !strcmp(op, "max")) {
+			t[n++] = (struct triple){ op, c->argv[i + 1], c->argv[i + 2] };
+			i += 3;
+		} else if (!strcmp(op, "uni")) {
+			t[n++] = (struct triple){ op, c->argv[i + 1], c->argv[i + 2] };
+			i += 4;
+		} else if (!strcmp(op, "lat")) {
+			int k = atoi(c->argv[i + 3]);
+
+			t[n++] = (struct triple){ op, c->argv[i + 1], c->argv[i + 2] };
+			for (int j = 0; j < k && n < max; j++)
+				t[n++] = (struct triple){ "latv",
+							  c->argv[i + 4 + 2 * j],
+							  c->argv[i + 5 + 2 * j] };
+			i += 4 + 2 * k;
+		} else {
+			fail_msg("unknown operation %s", op);
+		}
+	}
+	assert_int_equal(i, c->argc);
+	return n;
 }
 
 /* The value an operation op on field f carries ("add flows 3" -> "3"). */
 static const char *
 op_value(const struct cap_cmd *c, const char *op, const char *f)
 {
-	for (int i = ops_start(c); i + 2 < c->argc; i++)
-		if (strcmp(c->argv[i], op) == 0 && strcmp(c->argv[i + 1], f) == 0)
-			return c->argv[i + 2];
+	static struct triple t[2048];
+	unsigned n = triples(c, t, 2048);
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(t[i].op, op) && !strcmp(t[i].f, f))
+			return t[i].v;
 	return NULL;
 }
 
@@ -123,11 +165,7 @@ op_value(const struct cap_cmd *c, const char *op, const char *f)
 static const char *
 lat_value(const struct cap_cmd *c, const char *f)
 {
-	for (int i = ops_start(c); i + 1 < c->argc; i++)
-		if (strcmp(c->argv[i], f) == 0 && i > 0 &&
-		    strcmp(c->argv[i - 1], "lat") != 0)
-			return c->argv[i + 1];
-	return NULL;
+	return op_value(c, "latv", f);
 }
 
 static bool
@@ -354,7 +392,7 @@ test_identity_at_time(void **state)
 			    "1767225690.000000");
 	assert_string_equal(op_value(c, "max", "last_seen"),
 			    "1767225721.000000");
-	assert_string_equal(op_value(c, "set", "source"), "cicd");
+	assert_string_equal(op_value(c, "ini", "source"), "cicd");
 	assert_string_equal(lat_value(c, "pod"), "checkout-7d4b9-x2x9z");
 	assert_string_equal(lat_value(c, "service"), "checkout");
 	assert_string_equal(lat_value(c, "group"), "svc/shop/checkout");
@@ -369,8 +407,8 @@ test_identity_at_time(void **state)
 	c = find_cmd(&k, "vigil:entity:ip/10.244.1.17");
 	assert_non_null(c);
 	assert_string_equal(op_value(c, "add", "flows"), "1");
-	assert_string_equal(op_value(c, "set", "source"), "discovered");
-	assert_string_equal(op_value(c, "set", "group"), "ip/10.244.1.17");
+	assert_string_equal(op_value(c, "ini", "source"), "discovered");
+	assert_string_equal(op_value(c, "ini", "group"), "ip/10.244.1.17");
 	c = find_cmd(&k, "vigil:entity:pod/kube-system/coredns-0");
 	assert_non_null(c);
 	assert_string_equal(op_value(c, "add", "flows"), "4");
@@ -384,7 +422,7 @@ test_identity_at_time(void **state)
 	assert_int_equal(count_prefix(&k, "vigil:edge:"), 3);
 	c = find_cmd(&k, "vigil:service:pod/kube-system/coredns-0:53/udp");
 	assert_non_null(c);
-	assert_string_equal(op_value(c, "set", "group"),
+	assert_string_equal(op_value(c, "ini", "group"),
 			    "svc/kube-system/kube-dns:53/udp");
 	assert_string_equal(op_value(c, "uni", "app"), "dns");
 	assert_string_equal(op_value(c, "add", "flows"), "4");
@@ -425,17 +463,17 @@ test_replicas_aggregate(void **state)
 	c = find_cmd(&k, "vigil:edge:pod/shop/web-b>pod/shop/api-0:8080/tcp");
 	assert_non_null(c);
 	assert_string_equal(op_value(c, "add", "flows"), "2");
-	assert_string_equal(op_value(c, "set", "client_group"), "svc/shop/web");
-	assert_string_equal(op_value(c, "set", "server_group"), "svc/shop/api");
-	assert_string_equal(op_value(c, "set", "svcedge"),
+	assert_string_equal(op_value(c, "ini", "client_group"), "svc/shop/web");
+	assert_string_equal(op_value(c, "ini", "server_group"), "svc/shop/api");
+	assert_string_equal(op_value(c, "ini", "svcedge"),
 			    "svc/shop/web>svc/shop/api:8080/tcp");
 	c = find_cmd(&k, "vigil:svcedge:svc/shop/web>svc/shop/api:8080/tcp");
 	assert_non_null(c);
 	assert_string_equal(op_value(c, "add", "flows"), "3");
 	assert_string_equal(op_value(c, "add", "bytes"), "10200");
 	assert_string_equal(op_value(c, "add", "pkts"), "21");
-	assert_string_equal(op_value(c, "set", "client"), "svc/shop/web");
-	assert_string_equal(op_value(c, "set", "server"), "svc/shop/api");
+	assert_string_equal(op_value(c, "ini", "client"), "svc/shop/web");
+	assert_string_equal(op_value(c, "ini", "server"), "svc/shop/api");
 	assert_string_equal(op_value(c, "uni", "app"), "http");
 	/* A client without an identity is its own group. */
 	c = find_cmd(&k, "vigil:svcedge:ip/fd00:10:244::9>svc/shop/api:8080/tcp");

@@ -291,23 +291,26 @@ test_merge_script(void **state)
 {
 	const char *a1[] = {
 		"3", "h", "idx", "side", "m1", "1767225601.000000", "100",
-		"set", "sensor", "s1",
-		"add", "flows", "2",
+		"ini", "2", "id", "m1", "kind", "first",
+		"set", "1", "sensor", "s1",
+		"add", "2", "flows", "2", "zero", "0",
 		"min", "first_seen", "1767225600.500000",
 		"max", "last_seen", "1767225601.000000",
 		"uni", "ports", "80/tcp,443/tcp", "3",
-		"pair", "e1", "2 100",
+		"pair", "1", "e1", "2 100",
 		"lat", "seen", "1767225600.500000", "2", "name", "b.example",
 		"labels", "app=x",
 	};
 	const char *a2[] = {
 		"2", "h", "idx", "m1", "1767225600.900000", "0",
-		"set", "sensor", "s2",
-		"add", "flows", "3",
+		"ini", "2", "id", "m1", "kind", "second", /* not new: kept */
+		"set", "1", "sensor", "s2",
+		"add", "2", "flows", "3", "zero", "0",
 		"min", "first_seen", "1767225600.400000",
 		"max", "last_seen", "1767225600.900000",
 		"uni", "ports", "22/tcp,80/tcp,53/udp", "3",
-		"pair", "e1", "1 50",
+		"uni", "sensors", "s1", "32",
+		"pair", "1", "e1", "1 50",
 		/* older: loses */
 		"lat", "seen", "1767225600.100000", "2", "name", "z.example",
 		"labels", "",
@@ -319,14 +322,21 @@ test_merge_script(void **state)
 		"labels", "",
 		/* 10 digits before the point against 9: compared by length */
 		"max", "last_seen", "999999999.000000",
+		/* already there: nothing changes */
+		"uni", "ports", "80/tcp", "3",
+		"uni", "sensors", "s1", "32",
 	};
 	redisReply *r;
 
 	(void)state;
 	eval_merge((int)(sizeof(a1) / sizeof(a1[0])), a1);
 	eval_merge((int)(sizeof(a2) / sizeof(a2[0])), a2);
+	ASSERT_HGET("h", "id", "m1");
+	ASSERT_HGET("h", "kind", "first");
 	ASSERT_HGET("h", "sensor", "s2");
+	ASSERT_HGET("h", "sensors", "s1");
 	ASSERT_HGET("h", "flows", "5");
+	ASSERT_HGET("h", "zero", "0");
 	ASSERT_HGET("h", "first_seen", "1767225600.400000");
 	ASSERT_HGET("h", "last_seen", "1767225601.000000");
 	ASSERT_HGET("h", "ports", "22/tcp,443/tcp,80/tcp");
@@ -343,17 +353,41 @@ test_merge_script(void **state)
 	ASSERT_HGET("h", "name", "c.example");
 	ASSERT_HGET("h", "labels", NULL);
 	ASSERT_HGET("h", "last_seen", "1767225601.000000");
+	ASSERT_HGET("h", "ports", "22/tcp,443/tcp,80/tcp");
 	r = cmd("ZSCORE idx m1");
 	assert_string_equal(r->str, "1767225602");
 	freeReplyObject(r);
-	/* A malformed pair in Redis starts again from 0 0. */
-	run("HSET h e2 garbage");
+	/* A malformed pair or count in Redis starts again from 0. */
+	run("HSET h e2 garbage flows lots");
 	{
-		const char *a4[] = { "1", "h", "m", "1", "0", "pair", "e2", "4 8" };
+		const char *a4[] = { "1", "h", "m", "1", "0", "pair", "1", "e2",
+				     "4 8", "add", "1", "flows", "7" };
 
-		eval_merge(8, a4);
+		eval_merge(13, a4);
 	}
 	ASSERT_HGET("h", "e2", "4 8");
+	ASSERT_HGET("h", "flows", "7");
+	/* Counts beyond 2^32 stay exact. */
+	{
+		const char *a5[] = { "1", "h", "m", "1", "0", "add", "1",
+				     "big", "4503599627370496" };
+
+		eval_merge(9, a5);
+		eval_merge(9, a5);
+	}
+	ASSERT_HGET("h", "big", "9007199254740992");
+	/* An unknown operation is refused, before anything is written. */
+	{
+		const char *v[] = { "EVAL", vigil_entity_merge_lua, "1", "h2",
+				    "m", "1", "0", "set", "1", "a", "b", "nope" };
+
+		r = redisCommandArgv(rc, 12, v, NULL);
+		assert_int_equal(r->type, REDIS_REPLY_ERROR);
+		freeReplyObject(r);
+		r = cmd("EXISTS h2");
+		assert_int_equal(r->integer, 0);
+		freeReplyObject(r);
+	}
 }
 
 static void
