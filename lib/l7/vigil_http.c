@@ -127,6 +127,12 @@ headers(const uint8_t *p, uint32_t len, uint32_t off, hdr_cb cb, void *arg)
 	return VIGIL_L7_RET_MORE(0);
 }
 
+static inline bool
+ws(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
 /* "HTTP/d.d" at q[0..n): sets the version. */
 static bool
 version(const uint8_t *q, uint32_t n, uint8_t *maj, uint8_t *min)
@@ -157,7 +163,7 @@ struct vigil_l7_ret
 vigil_http_parse_request(const uint8_t *p, uint32_t len,
 			 struct vigil_http_req *out)
 {
-	uint32_t off = 0, ls, le, sp1, sp2;
+	uint32_t off = 0, ls, le, sp1, sp2, t, e, v;
 	bool complete;
 
 	memset(out, 0, sizeof(*out));
@@ -170,25 +176,39 @@ vigil_http_parse_request(const uint8_t *p, uint32_t len,
 	}
 	if (!complete)
 		return VIGIL_L7_RET_NOT_MINE();
-	/* METHOD SP request-target SP HTTP-version (or HTTP/0.9: no version) */
-	for (sp1 = ls; sp1 < le && p[sp1] != ' '; sp1++)
+	/*
+	 * METHOD SP request-target SP HTTP-version (or HTTP/0.9: no
+	 * version), read as leniently as the servers that attacks aim at
+	 * (RFC 9112 3 allows any whitespace between the parts): runs of
+	 * spaces or tabs, spaces inside the target ("GET /x?a=1; wget http://
+	 * HTTP/1.1"), characters after the version's digits. The version is
+	 * the last token when it starts with "HTTP/".
+	 */
+	for (sp1 = ls; sp1 < le && !ws(p[sp1]); sp1++)
 		;
 	VIGIL_L7_SET(out->method, p + ls, sp1 - ls);
-	for (sp2 = sp1 + 1; sp2 < le && p[sp2] != ' '; sp2++)
+	for (t = sp1; t < le && ws(p[t]); t++)
 		;
-	if (sp2 <= sp1 + 1 || sp1 >= le)
+	if (sp1 >= le || t >= le)
 		return VIGIL_L7_RET_BAD(HTTP_BAD_REQUEST_LINE);
-	VIGIL_L7_SET(out->uri, p + sp1 + 1, sp2 - sp1 - 1);
-	if (sp2 == le) {
-		out->version_major = 0;
-		out->version_minor = 9;
-		return VIGIL_L7_RET_DONE(off);
+	for (e = le; e > t && ws(p[e - 1]); e--)
+		;
+	for (v = e; v > t && !ws(p[v - 1]); v--)
+		;
+	if (v > t && e - v >= 5 && memcmp(p + v, "HTTP/", 5) == 0) {
+		for (sp2 = v; sp2 > t && ws(p[sp2 - 1]); sp2--)
+			;
+		if (e - v < 8 || !version(p + v, 8, &out->version_major,
+					  &out->version_minor) ||
+		    out->version_major != 1)
+			return VIGIL_L7_RET_BAD(HTTP_BAD_REQUEST_LINE);
+		VIGIL_L7_SET(out->uri, p + t, sp2 - t);
+		return headers(p, len, off, req_hdr, out);
 	}
-	if (!version(p + sp2 + 1, le - sp2 - 1, &out->version_major,
-		     &out->version_minor) ||
-	    out->version_major != 1)
-		return VIGIL_L7_RET_BAD(HTTP_BAD_REQUEST_LINE);
-	return headers(p, len, off, req_hdr, out);
+	VIGIL_L7_SET(out->uri, p + t, e - t);
+	out->version_major = 0;
+	out->version_minor = 9;
+	return VIGIL_L7_RET_DONE(off);
 }
 
 static void

@@ -27,6 +27,7 @@ struct vigil_l7_crypto {
 	MD5_CTX md5;
 	SHA256_CTX sha256;
 	struct hbuf md5_buf, sha256_buf;
+	uint8_t memo[VIGIL_L7_MEMO_BYTES] __attribute__((aligned(64)));
 	EVP_CIPHER *ecb_alg, *gcm_alg;
 	EVP_CIPHER_CTX *ecb, *gcm;
 	uint8_t scratch[VIGIL_L7_SCRATCH];
@@ -70,6 +71,12 @@ vigil_l7_crypto_free(struct vigil_l7_crypto *c)
 	EVP_CIPHER_free(c->ecb_alg);
 	EVP_CIPHER_free(c->gcm_alg);
 	OPENSSL_clear_free(c, sizeof(*c));
+}
+
+void *
+vigil_l7_crypto_memo(struct vigil_l7_crypto *c)
+{
+	return c->memo;
 }
 
 void

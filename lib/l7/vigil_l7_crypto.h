@@ -37,6 +37,12 @@ struct vigil_l7_crypto;
 struct vigil_l7_crypto *vigil_l7_crypto_create(void);
 void vigil_l7_crypto_free(struct vigil_l7_crypto *c);
 
+/* A per-context area, zeroed at creation, where the TLS parser keeps the
+ * fingerprints of the ClientHellos it has seen (vigil_tls.c): a worker
+ * sees the same few client stacks over and over. */
+#define VIGIL_L7_MEMO_BYTES (48 * 1024)
+void *vigil_l7_crypto_memo(struct vigil_l7_crypto *c);
+
 /* Streaming MD5 and SHA-256 on the context's own state (one at a time). */
 void vigil_l7_md5_init(struct vigil_l7_crypto *c);
 void vigil_l7_md5_update(struct vigil_l7_crypto *c, const void *p, size_t n);

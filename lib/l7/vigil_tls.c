@@ -168,6 +168,91 @@ ja4_version(uint16_t v)
 	}
 }
 
+/*
+ * Fingerprint memo: JA3 and JA4's two hashes depend only on the version
+ * and the lists of a ClientHello (ciphers, extension types, groups, point
+ * formats, signature algorithms; greased values left out), and a worker
+ * sees the same few client stacks over and over. Those lists, written
+ * one after the other with their lengths, are the key of a direct-mapped
+ * table in the crypto context's memo area; a hit skips the MD5, the two
+ * sorts and the two SHA-256. The whole key is compared, so a hit is the
+ * same fingerprint input. A ClientHello whose lists do not fit the key is
+ * simply hashed.
+ */
+#define MEMO_SLOTS 64
+#define MEMO_KEY 640
+
+struct memo_ent {
+	uint32_t hash;
+	uint16_t klen; /* 0: empty */
+	char ja3[33];
+	char hb[13], hc[13];
+	uint8_t key[MEMO_KEY];
+};
+
+struct memo {
+	struct memo_ent e[MEMO_SLOTS];
+};
+
+_Static_assert(sizeof(struct memo) <= VIGIL_L7_MEMO_BYTES,
+	       "the TLS fingerprint memo must fit the crypto context's area");
+
+struct mkey {
+	uint32_t n;
+	bool over;
+	uint8_t b[MEMO_KEY];
+};
+
+static void
+mk_put(struct mkey *k, const uint8_t *p, uint32_t n)
+{
+	if (k->over || n > MEMO_KEY - k->n) {
+		k->over = true;
+		return;
+	}
+	memcpy(k->b + k->n, p, n);
+	k->n += n;
+}
+
+static void
+mk_u16(struct mkey *k, uint32_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	mk_put(k, b, 2);
+}
+
+/* A list of 2-byte values, greased ones left out, after its count. */
+static void
+mk_list16(struct mkey *k, struct cur v)
+{
+	uint32_t at = k->n, n = 0;
+
+	mk_u16(k, 0);
+	while (cur_left(&v) >= 2) {
+		uint32_t x = get(&v, 2);
+
+		if (vigil_tls_is_grease((uint16_t)x))
+			continue;
+		mk_u16(k, x);
+		n++;
+	}
+	if (!k->over) {
+		k->b[at] = (uint8_t)(n >> 8);
+		k->b[at + 1] = (uint8_t)n;
+	}
+}
+
+static uint32_t
+mk_hash(const struct mkey *k)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (uint32_t i = 0; i < k->n; i++)
+		h = (h ^ k->b[i]) * 16777619u;
+	return h;
+}
+
 static bool
 alnum(uint8_t ch)
 {
@@ -339,6 +424,54 @@ vigil_tls_parse_client_hello(struct vigil_l7_crypto *c, const uint8_t *p,
 		char b[8];
 		char a[4], hb[13], hc[13];
 		unsigned nsni = (unsigned)has_sni;
+		struct memo *mo = vigil_l7_crypto_memo(c);
+		struct memo_ent *me = NULL;
+		struct mkey key;
+		uint32_t h = 0;
+
+		/* The memo's key: everything the hashes below read. */
+		key.n = 0;
+		key.over = out->fp_trunc;
+		mk_u16(&key, out->legacy_version);
+		mk_list16(&key, cs);
+		{
+			uint32_t at = key.n, n = 0;
+
+			mk_u16(&key, 0);
+			for (struct cur t = exl; cur_left(&t) > 0;) {
+				uint16_t type = (uint16_t)get(&t, 2);
+
+				vec(&t, 2);
+				if (vigil_tls_is_grease(type))
+					continue;
+				mk_u16(&key, type);
+				n++;
+			}
+			if (!key.over) {
+				key.b[at] = (uint8_t)(n >> 8);
+				key.b[at + 1] = (uint8_t)n;
+			}
+		}
+		mk_u16(&key, groups.p != NULL);
+		if (groups.p != NULL)
+			mk_list16(&key, groups);
+		mk_u16(&key, pf.p != NULL ? cur_left(&pf) + 1 : 0);
+		if (pf.p != NULL)
+			mk_put(&key, pf.p, cur_left(&pf));
+		mk_u16(&key, (has_sig ? 0x8000u : 0) | ns);
+		for (unsigned i = 0; i < ns; i++)
+			mk_u16(&key, sigs[i]);
+		if (!key.over) {
+			h = mk_hash(&key);
+			me = &mo->e[h % MEMO_SLOTS];
+			if (me->klen == key.n && me->hash == h &&
+			    memcmp(me->key, key.b, key.n) == 0) {
+				memcpy(out->ja3, me->ja3, sizeof(out->ja3));
+				memcpy(hb, me->hb, sizeof(hb));
+				memcpy(hc, me->hc, sizeof(hc));
+				goto ja4;
+			}
+		}
 
 		/* JA3: version,ciphers,extensions,groups,point formats */
 		vigil_l7_md5_init(c);
@@ -369,7 +502,25 @@ vigil_tls_parse_client_hello(struct vigil_l7_crypto *c, const uint8_t *p,
 		if (pf.p != NULL)
 			ja3_list(c, pf, 1);
 		hash_hex(c, out->ja3);
-
+		sort16(ciphers, nc);
+		sort16(exts, ne);
+		if (nc == 0)
+			memcpy(hb, "000000000000", 13);
+		else
+			ja4_hash(c, ciphers, nc, NULL, 0, false, hb);
+		if (ne == 0)
+			memcpy(hc, "000000000000", 13);
+		else
+			ja4_hash(c, exts, ne, sigs, ns, has_sig && ns > 0, hc);
+		if (me != NULL) {
+			me->hash = h;
+			me->klen = (uint16_t)key.n;
+			memcpy(me->key, key.b, key.n);
+			memcpy(me->ja3, out->ja3, sizeof(me->ja3));
+			memcpy(me->hb, hb, sizeof(hb));
+			memcpy(me->hc, hc, sizeof(hc));
+		}
+ja4:
 		/* JA4 */
 		(void)nsni;
 		if (alpn1.p == NULL || cur_left(&alpn1) == 0) {
@@ -386,16 +537,6 @@ vigil_tls_parse_client_hello(struct vigil_l7_crypto *c, const uint8_t *p,
 			}
 		}
 		a[2] = '\0';
-		sort16(ciphers, nc);
-		sort16(exts, ne);
-		if (nc == 0)
-			memcpy(hb, "000000000000", 13);
-		else
-			ja4_hash(c, ciphers, nc, NULL, 0, false, hb);
-		if (ne == 0)
-			memcpy(hc, "000000000000", 13);
-		else
-			ja4_hash(c, exts, ne, sigs, ns, has_sig && ns > 0, hc);
 		/* "%c%s%c%02u%02u%s_%s_%s", written by hand (snprintf was a
 		 * tenth of the ClientHello's cost) */
 		{

@@ -58,6 +58,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import agreement as ag  # noqa: E402
 
 L7_CACHE_VERSION = "1"
+
+
+def services(r):
+    """A record's services: Zeek's service field may list several
+    ("http,ssl" for TLS through an HTTP CONNECT)."""
+    return set(str(r.get("service") or "").split(",")) - {""}
 FIELDS = ("sni", "ja3", "ja3s", "ja4", "host", "dns", "ssh_client",
           "ssh_server")
 VIGIL_FIELD = {"sni": "server_name", "ja3": "ja3", "ja3s": "ja3s",
@@ -102,10 +108,10 @@ def vigil_l7(recs):
         k = ag.make_key(proto, o, op, p, rp, ("tcp", "udp", "132"))
         fl = out.setdefault(k, {"vals": new_l7(), "recs": []})
         fl["recs"].append(r)
-        svc = r.get("service")
+        svc = services(r)
         for f in FIELDS:
             v = r.get(VIGIL_FIELD[f])
-            if v in (None, "") or svc not in FIELD_SERVICE[f]:
+            if v in (None, "") or not (svc & set(FIELD_SERVICE[f])):
                 continue
             if f in ("ja3", "ja3s") and proto != "tcp":
                 continue
@@ -329,7 +335,7 @@ def why_missing(f, vfl, key):
     """Why vigil has no value for field f on a flow both see: from
     vigil's own records (service, l7_error, end reason)."""
     recs = vfl["recs"] if vfl else []
-    svcs = {r.get("service") for r in recs} - {None}
+    svcs = set().union(*(services(r) for r in recs))
     errs = {r.get("l7_error") for r in recs} - {None}
     want = FIELD_SERVICE[f]
     if errs:
@@ -494,7 +500,7 @@ def suricata_l7(t, entries, caps, details, nex):
                     vv = set()
                     for r in sel:
                         x = r.get(VIGIL_FIELD[f])
-                        if x and r.get("service") in FIELD_SERVICE[f]:
+                        if x and services(r) & set(FIELD_SERVICE[f]):
                             vv.add(unzeek(x))
                     t.n[("suricata", f)] += 1
                     if vv and agrees("suricata", f, vv, {want}):
@@ -530,7 +536,7 @@ def suri_ep_match(r, m):
 
 
 def suri_missing_class(f, sel, m):
-    svcs = {r.get("service") for r in sel} - {None}
+    svcs = set().union(*(services(r) for r in sel))
     errs = {r.get("l7_error") for r in sel} - {None}
     if errs:
         return "l7_error " + ",".join(sorted(errs))

