@@ -648,33 +648,32 @@ served(const struct vigil_flow_rec *r)
 	       vigil_flow_seen(f, VIGIL_H_DATA, 1);
 }
 
-/* An application protocol name fit for a set: [a-z0-9], 1..15 bytes. */
+/* An application protocol name fit for a set: [a-z0-9], 1..15 bytes
+ * (n of them at app). */
 static bool
-app_ok(const char *app)
+app_ok(const char *app, size_t n)
 {
-	size_t n = 0;
-
-	if (app == NULL)
+	if (n == 0 || n > APP_MAX)
 		return false;
-	for (; app[n]; n++)
-		if (n >= APP_MAX ||
-		    !((app[n] >= 'a' && app[n] <= 'z') ||
-		      (app[n] >= '0' && app[n] <= '9')))
+	for (size_t i = 0; i < n; i++)
+		if (!((app[i] >= 'a' && app[i] <= 'z') ||
+		      (app[i] >= '0' && app[i] <= '9')))
 			return false;
-	return n > 0;
+	return true;
 }
 
-/* Kept sorted, so that a batch is written the same way whatever the
- * order of its flows. */
+/* One name (n bytes), kept sorted, so that a batch is written the same
+ * way whatever the order of its flows. */
 static void
-apps_add(struct apps *a, const char *app)
+app_add(struct apps *a, const char *app, size_t n)
 {
+	char name[APP_MAX + 1];
 	unsigned i;
 
-	if (app == NULL)
-		return;
+	memcpy(name, app, n);
+	name[n] = '\0';
 	for (i = 0; i < a->n; i++) {
-		int c = strcmp(a->name[i], app);
+		int c = strcmp(a->name[i], name);
 
 		if (c == 0)
 			return;
@@ -684,8 +683,22 @@ apps_add(struct apps *a, const char *app)
 	if (a->n == VIGIL_ENTITY_APPS)
 		return;
 	memmove(a->name[i + 1], a->name[i], (a->n - i) * sizeof(a->name[0]));
-	snprintf(a->name[i], APP_MAX + 1, "%s", app);
+	memcpy(a->name[i], name, n + 1);
 	a->n++;
+}
+
+/* The L7 record's service: one name, or several ("http,ssl": TLS in an
+ * HTTP CONNECT tunnel); what is not a name is left out. */
+static void
+apps_add(struct apps *a, const char *list)
+{
+	for (const char *p = list; p != NULL && *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (app_ok(p, n))
+			app_add(a, p, n);
+		p += n + (p[n] == ',');
+	}
 }
 
 static void
@@ -1118,8 +1131,6 @@ vigil_entity_flow(struct vigil_entity *e, const struct vigil_meta_store *st,
 
 	if (ids == NULL)
 		ids = &local;
-	if (!app_ok(app))
-		app = NULL;
 	memcpy(ipo.addr, r->key.addr[o], 16);
 	memcpy(ipr.addr, r->key.addr[s], 16);
 	mo = id_of(st, &ipo, t0, ids->orig, &ko.n);

@@ -517,23 +517,28 @@ test_services(void **state)
 	add(e, NULL, &r, "Bad App!", NULL); /* not a protocol name: ignored */
 	r = flow(K_SERVED, "10.0.0.1", 40002, "10.0.0.2", 443, T0, T0 + 10);
 	add(e, NULL, &r, "ssl", NULL);
+	/* TLS in an HTTP CONNECT tunnel: both; a bad name in a list: out */
+	r = flow(K_SERVED, "10.0.0.1", 40003, "10.0.0.2", 443, T0, T0 + 10);
+	add(e, NULL, &r, "http,ssl,B@d,", NULL);
 	vigil_entity_publish(e, capture_emit, &k);
 	assert_int_equal(count_prefix(&k, "vigil:service:"), 2);
 	assert_non_null(find_cmd(&k, "vigil:service:ip/10.0.0.2:5432/tcp"));
 	assert_null(op_value(find_cmd(&k, "vigil:service:ip/10.0.0.2:5432/tcp"),
 			     "uni", "app"));
-	assert_non_null(find_cmd(&k, "vigil:service:ip/10.0.0.2:443/tcp"));
+	c = find_cmd(&k, "vigil:service:ip/10.0.0.2:443/tcp");
+	assert_non_null(c);
+	assert_string_equal(op_value(c, "uni", "app"), "http,ssl");
 	c = find_cmd(&k, "vigil:entity:ip/10.0.0.2");
 	assert_non_null(c);
-	assert_string_equal(op_value(c, "add", "flows"), "5");
-	assert_string_equal(op_value(c, "add", "flows_server"), "5");
+	assert_string_equal(op_value(c, "add", "flows"), "6");
+	assert_string_equal(op_value(c, "add", "flows_server"), "6");
 	assert_string_equal(op_value(c, "uni", "ports"), "443/tcp,5432/tcp");
 	c = find_cmd(&k, "vigil:entity:ip/10.0.0.1");
-	assert_string_equal(op_value(c, "add", "flows_client"), "5");
-	assert_string_equal(op_value(c, "add", "pkts_out"), "20");
-	assert_string_equal(op_value(c, "add", "bytes_out"), "2000");
+	assert_string_equal(op_value(c, "add", "flows_client"), "6");
+	assert_string_equal(op_value(c, "add", "pkts_out"), "24");
+	assert_string_equal(op_value(c, "add", "bytes_out"), "2400");
 	/* rejected: 1 packet back; one-way: none; others: 3 */
-	assert_string_equal(op_value(c, "add", "pkts_in"), "10");
+	assert_string_equal(op_value(c, "add", "pkts_in"), "13");
 	capture_free(&k);
 	vigil_entity_free(e);
 }
