@@ -157,7 +157,7 @@
 	X(meta_ips_read, 0,                                                    \
 	  "addresses whose identities were read from Redis (loads, updates)") \
 	X(meta_refused, 0,                                                     \
-	  "identities or P:meta:* keys refused: invalid, or the store full")  \
+	  "identities or <prefix>:meta:* keys refused: invalid, or the store full")  \
 	X(meta_updates, 0, "messages received on <prefix>:meta:updates")       \
 	X(meta_updates_refused, 0,                                             \
 	  "<prefix>:meta:updates messages that are not set/rm <ip>")          \
