@@ -14,6 +14,8 @@ VIGIL_PACKAGES=(
 	clang libclang-rt-14-dev llvm        # fuzz targets, sanitizer runs (scripts/fuzz.sh)
 	iproute2 ethtool tcpdump             # tests/integration/cluster: namespaces, bridge, capture;
 	nginx-light dnsmasq-base curl bind9-dnsutils # its servers and clients
+	graphviz                             # vigilctl map --format dot rendered by the tests (dot -Tsvg)
+	python3-yaml                         # tests check vigilctl policy's YAML
 )
 
 missing=()

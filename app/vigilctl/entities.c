@@ -170,7 +170,7 @@ portspec_ok(const char *s, size_t n)
 	       transport_ok(slash + 1, n - (size_t)(slash - s) - 1);
 }
 
-static bool
+bool
 entity_id_ok(const char *s, size_t n)
 {
 	const char *slash;
@@ -184,7 +184,7 @@ entity_id_ok(const char *s, size_t n)
 	       meta_ok("pod", slash + 1, n - (size_t)(slash - s) - 1);
 }
 
-static bool
+bool
 group_ok(const char *s, size_t n)
 {
 	const char *slash;
@@ -213,7 +213,7 @@ service_id_ok(const char *s, size_t n, bool group)
 		     : entity_id_ok(s, (size_t)(colon - s));
 }
 
-static bool
+bool
 edge_id_ok(const char *s, size_t n, bool group)
 {
 	const char *gt = memchr(s, '>', n);
@@ -269,7 +269,7 @@ list_ok(const char *s, size_t n, bool (*ok)(const char *, size_t))
 	return true;
 }
 
-static bool
+bool
 wire_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > 1024)
@@ -967,4 +967,36 @@ cmd_entity(struct app *a)
 		     vigil_meta_parse_ip(x, xn, NULL, NULL, NULL, 0) == 0 ?
 		     "address" : "name", shown_str(x), shown_str(a->o.prefix));
 	return 0;
+}
+
+/* ---- for map.c and policy.c --------------------------------------------------------- */
+
+int
+entity_hget(struct app *a, const char *id, const char *field, char **out)
+{
+	char *key = key_of(a, "entity", id, strlen(id));
+	const char *argv[] = { "HGET", key, field };
+	redisReply *r = redis_cmd(a, 3, argv);
+	int f = field_index(&S_ENTITY, field), rc = 0;
+
+	*out = NULL;
+	if (r->type == REDIS_REPLY_STRING && f >= 0) {
+		if (valid(S_ENTITY.f[f].kind, r->str, r->len)) {
+			*out = xmalloc(r->len + 1);
+			memcpy(*out, r->str, r->len);
+			(*out)[r->len] = '\0';
+			rc = 1;
+		} else {
+			rc = -1;
+		}
+	}
+	freeReplyObject(r);
+	free(key);
+	return rc;
+}
+
+bool
+apps_ok(const char *s, size_t n)
+{
+	return list_ok(s, n, app_ok);
 }

@@ -125,6 +125,23 @@ static const char usage_long[] =
 	"                                     edges both ways; an address or a name\n"
 	"                                     (pod, service, DNS name) shows every\n"
 	"                                     entity that had it\n"
+	"  map [--at TIME] [--window D] [--format table|json|dot]\n"
+	"      [--by service|entity]          the map of edges as it was at TIME\n"
+	"                                     (epoch seconds, RFC 3339 or now;\n"
+	"                                     default now) over the buckets of\n"
+	"                                     P:map:buckets overlapping\n"
+	"                                     [TIME-D, TIME] (D: 300, 5m, 1h, 1d;\n"
+	"                                     default: the bucket holding TIME);\n"
+	"                                     flows and bytes summed per edge;\n"
+	"                                     --by service (default: replicas as\n"
+	"                                     one node) or entity (pods); dot:\n"
+	"                                     graphviz, for dot -Tsvg\n"
+	"  policy --service NAME [--namespace NS] [--window D] [--at TIME]\n"
+	"                                     a Kubernetes NetworkPolicy (YAML)\n"
+	"                                     allowing exactly the dependencies of\n"
+	"                                     the service observed in the window\n"
+	"                                     (default: everything kept); also\n"
+	"                                     stored in P:policy:NS/NAME\n"
 	"  help                               this text\n"
 	"\n"
 	"options (before or after the command):\n"
@@ -311,6 +328,18 @@ static void parse_option(struct opts *o, int argc, char **argv, int *i)
 		o->sensor = opt_value(name, inl, argc, argv, i);
 	} else if (!strcmp(name, "--limit")) {
 		o->limit_arg = opt_value(name, inl, argc, argv, i);
+	} else if (!strcmp(name, "--at")) {
+		o->at = opt_value(name, inl, argc, argv, i);
+	} else if (!strcmp(name, "--window")) {
+		o->window = opt_value(name, inl, argc, argv, i);
+	} else if (!strcmp(name, "--format")) {
+		o->format = opt_value(name, inl, argc, argv, i);
+	} else if (!strcmp(name, "--by")) {
+		o->by = opt_value(name, inl, argc, argv, i);
+	} else if (!strcmp(name, "--service")) {
+		o->service = opt_value(name, inl, argc, argv, i);
+	} else if (!strcmp(name, "--namespace")) {
+		o->namespace = opt_value(name, inl, argc, argv, i);
 	} else {
 		usage_error("unknown option '%s'", shown_str(arg));
 	}
@@ -355,8 +384,20 @@ static void check_opts(struct app *a)
 	if (strcmp(o->cmd, "stats") && strcmp(o->cmd, "flows") &&
 	    strcmp(o->cmd, "sensors") && strcmp(o->cmd, "meta") &&
 	    strcmp(o->cmd, "entities") && strcmp(o->cmd, "services") &&
-	    strcmp(o->cmd, "entity") && strcmp(o->cmd, "help"))
+	    strcmp(o->cmd, "entity") && strcmp(o->cmd, "map") &&
+	    strcmp(o->cmd, "policy") && strcmp(o->cmd, "help"))
 		usage_error("unknown command '%s'", shown_str(o->cmd));
+	if ((o->at || o->window) && strcmp(o->cmd, "map") &&
+	    strcmp(o->cmd, "policy"))
+		usage_error("options --at and --window apply to map and policy "
+			    "only");
+	if ((o->format || o->by) && strcmp(o->cmd, "map"))
+		usage_error("options --format and --by apply to map only");
+	if ((o->service || o->namespace) && strcmp(o->cmd, "policy"))
+		usage_error("options --service and --namespace apply to policy "
+			    "only");
+	if (!strcmp(o->cmd, "policy") && !o->service)
+		usage_error("policy needs --service NAME");
 	if (o->limit_arg && strcmp(o->cmd, "flows") &&
 	    strcmp(o->cmd, "entities") && strcmp(o->cmd, "services"))
 		usage_error("option --limit applies to flows, entities and "
@@ -1336,6 +1377,10 @@ int main(int argc, char **argv)
 			rc = cmd_services(&a);
 		else if (!strcmp(a.o.cmd, "entity"))
 			rc = cmd_entity(&a);
+		else if (!strcmp(a.o.cmd, "map"))
+			rc = cmd_map(&a);
+		else if (!strcmp(a.o.cmd, "policy"))
+			rc = cmd_policy(&a);
 		else
 			rc = cmd_sensors(&a);
 		redisFree(a.rc);

@@ -2,7 +2,7 @@
  * vigilctl.h — what the commands of vigilctl share: the options, the Redis
  * connection, and the helpers that print messages and exit (vigilctl.c).
  * meta.c (the `meta` commands, the only ones that write) and entities.c
- * (entities, services, entity) use them.
+ * (entities, services, entity) and map.c (map, policy) use them.
  */
 #ifndef VIGILCTL_H
 #define VIGILCTL_H
@@ -23,6 +23,12 @@ struct opts {
 	const char *limit_arg;  /* --limit as given, or NULL */
 	long long limit;
 	bool json;
+	const char *at;         /* map, policy: --at TIME, or NULL */
+	const char *window;     /* --window D, or NULL */
+	const char *format;     /* map: --format table|json|dot, or NULL */
+	const char *by;         /* map: --by service|entity, or NULL */
+	const char *service;    /* policy: --service NAME */
+	const char *namespace;  /* policy: --namespace NS, or NULL */
 	const char *cmd;
 	int nargs;              /* arguments after the command (meta, entity) */
 	const char *args[MAX_ARGS];
@@ -64,5 +70,21 @@ int cmd_meta(struct app *a);
 int cmd_entities(struct app *a);
 int cmd_services(struct app *a);
 int cmd_entity(struct app *a);
+
+/* entities.c, for map.c: the id grammar of lib/entity (README "Redis
+ * schema"), a name from the wire, a list of application protocols. */
+bool entity_id_ok(const char *s, size_t n);
+bool group_ok(const char *s, size_t n);
+/* "<client>><node>:<port>/<transport>", nodes entity ids or (group) groups */
+bool edge_id_ok(const char *s, size_t n, bool group);
+bool wire_ok(const char *s, size_t n);
+bool apps_ok(const char *s, size_t n);
+/* HGET P:entity:<id> field, validated as entities.c validates that field:
+ * 1 and *out (malloc'd), 0 absent, -1 present but invalid. */
+int entity_hget(struct app *a, const char *id, const char *field, char **out);
+
+/* map.c: map (read-only) and policy (writes P:policy:<ns>/<service>). */
+int cmd_map(struct app *a);
+int cmd_policy(struct app *a);
 
 #endif /* VIGILCTL_H */
