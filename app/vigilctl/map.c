@@ -437,6 +437,17 @@ shown_name(const char *n)
 	return n == NULL ? NULL : !strcmp(n, NAME_INVALID) ? "invalid" : n;
 }
 
+struct node {
+	const char *id; /* in an edge of the view */
+	char *name;
+};
+
+static int
+node_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct node *)x)->id, ((const struct node *)y)->id);
+}
+
 int
 cmd_map(struct app *a)
 {
@@ -446,6 +457,8 @@ cmd_map(struct app *a)
 	bool group = true, dot, json;
 	struct mapview m;
 	char **cname, **sname, **app;
+	struct node *nodes;
+	size_t nn = 0;
 	char at_iso[32], from_iso[32], to_iso[32];
 
 	if (a->o.by && !strcmp(a->o.by, "entity"))
@@ -466,12 +479,34 @@ cmd_map(struct app *a)
 		     at_iso, win ? "" : "");
 	iso_of_us(m.from_us, from_iso);
 	iso_of_us(m.to_us, to_iso);
+	/* the nodes, once each (sorted: the DOT output is deterministic), with
+	 * their names read once */
+	nodes = xmalloc((2 * m.n + 1) * sizeof(*nodes));
+	for (size_t i = 0; i < m.n; i++) {
+		nodes[nn++].id = m.e[i].client;
+		nodes[nn++].id = m.e[i].server;
+	}
+	qsort(nodes, nn, sizeof(*nodes), node_cmp);
+	{
+		size_t u = 0;
+
+		for (size_t i = 0; i < nn; i++)
+			if (u == 0 || strcmp(nodes[u - 1].id, nodes[i].id))
+				nodes[u++] = nodes[i];
+		nn = u;
+	}
+	for (size_t i = 0; i < nn; i++)
+		nodes[i].name = node_name(a, nodes[i].id);
 	cname = xmalloc((m.n + 1) * sizeof(char *));
 	sname = xmalloc((m.n + 1) * sizeof(char *));
 	app = xmalloc((m.n + 1) * sizeof(char *));
 	for (size_t i = 0; i < m.n; i++) {
-		cname[i] = node_name(a, m.e[i].client);
-		sname[i] = node_name(a, m.e[i].server);
+		struct node kc = { m.e[i].client, NULL }, ks = { m.e[i].server, NULL };
+
+		cname[i] = ((struct node *)bsearch(&kc, nodes, nn, sizeof(*nodes),
+						   node_cmp))->name;
+		sname[i] = ((struct node *)bsearch(&ks, nodes, nn, sizeof(*nodes),
+						   node_cmp))->name;
 		app[i] = edge_app(a, &m.e[i], group);
 	}
 	if (dot) {
@@ -486,30 +521,19 @@ cmd_map(struct app *a)
 		buf_puts(&b, " to ");
 		dot_put(&b, to_iso);
 		buf_puts(&b, ")\"];\n  node [shape=box];\n");
-		/* nodes: each once (edges are sorted by client, not server) */
-		for (size_t i = 0; i < m.n; i++)
-			for (int side = 0; side < 2; side++) {
-				const char *id = side ? m.e[i].server : m.e[i].client;
-				const char *nm = shown_name(side ? sname[i] : cname[i]);
-				bool seen = false;
+		for (size_t i = 0; i < nn; i++) {
+			const char *nm = shown_name(nodes[i].name);
 
-				for (size_t j = 0; j <= i && !seen; j++)
-					seen = (j < i && (!strcmp(m.e[j].client, id) ||
-							  !strcmp(m.e[j].server, id))) ||
-					       (j == i && side == 1 &&
-						!strcmp(m.e[i].client, id));
-				if (seen)
-					continue;
-				buf_puts(&b, "  \"");
-				dot_put(&b, id);
-				buf_puts(&b, "\" [label=\"");
-				dot_put(&b, id);
-				if (nm) {
-					buf_puts(&b, "\\n");
-					dot_put(&b, nm);
-				}
-				buf_puts(&b, "\"];\n");
+			buf_puts(&b, "  \"");
+			dot_put(&b, nodes[i].id);
+			buf_puts(&b, "\" [label=\"");
+			dot_put(&b, nodes[i].id);
+			if (nm) {
+				buf_puts(&b, "\\n");
+				dot_put(&b, nm);
 			}
+			buf_puts(&b, "\"];\n");
+		}
 		for (size_t i = 0; i < m.n; i++) {
 			char num[80];
 
@@ -608,11 +632,11 @@ cmd_map(struct app *a)
 		table_flush(t, stdout);
 		table_free(t);
 	}
-	for (size_t i = 0; i < m.n; i++) {
-		free(cname[i]);
-		free(sname[i]);
+	for (size_t i = 0; i < m.n; i++)
 		free(app[i]);
-	}
+	for (size_t i = 0; i < nn; i++)
+		free(nodes[i].name);
+	free(nodes);
 	free(cname);
 	free(sname);
 	free(app);
@@ -717,47 +741,50 @@ peer_get(struct peers *ps, const char *group)
 	return &ps->p[ps->n++];
 }
 
+static int
+str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 /* The selector of each svc group: the labels its pods (seen in the
  * entity-level edges of the window) share; app=<service> when none. */
 static void
 peers_select(struct app *a, struct peers *ps, const struct mapview *ent)
 {
-	char **seen = xmalloc((2 * ent->n + 1) * sizeof(char *));
-	size_t nseen = 0;
+	const char **ids = xmalloc((2 * ent->n + 1) * sizeof(char *));
+	size_t n = 0;
 
-	for (size_t i = 0; i < ent->n; i++)
-		for (int side = 0; side < 2; side++) {
-			const char *id = side ? ent->e[i].server : ent->e[i].client;
-			char *grp = NULL, *labels = NULL;
-			bool dup = false;
-			struct peer *p = NULL;
+	for (size_t i = 0; i < ent->n; i++) {
+		ids[n++] = ent->e[i].client;
+		ids[n++] = ent->e[i].server;
+	}
+	qsort(ids, n, sizeof(*ids), str_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const char *id = ids[i];
+		char *grp = NULL, *labels = NULL;
+		struct peer *p = NULL;
 
-			for (size_t j = 0; j < nseen && !dup; j++)
-				dup = !strcmp(seen[j], id);
-			if (dup || strncmp(id, "pod/", 4))
-				continue;
-			seen[nseen++] = xstrdup(id);
-			if (entity_hget(a, id, "group", &grp) != 1)
-				continue;
-			for (size_t j = 0; j < ps->n; j++)
-				if (!strcmp(ps->p[j].group, grp))
-					p = &ps->p[j];
-			if (p) {
-				int rc = entity_hget(a, id, "labels", &labels);
+		if ((i > 0 && !strcmp(ids[i - 1], id)) || strncmp(id, "pod/", 4))
+			continue;
+		if (entity_hget(a, id, "group", &grp) != 1)
+			continue;
+		for (size_t j = 0; j < ps->n; j++)
+			if (!strcmp(ps->p[j].group, grp))
+				p = &ps->p[j];
+		if (p) {
+			int rc = entity_hget(a, id, "labels", &labels);
 
-				if (rc >= 0)
-					labels_meet(&p->sel, labels);
-				else
-					fprintf(stderr, "vigilctl: %s has invalid "
-						"labels: left out of the selector\n",
-						shown_str(id));
-			}
-			free(grp);
-			free(labels);
+			if (rc >= 0)
+				labels_meet(&p->sel, labels);
+			else
+				fprintf(stderr, "vigilctl: %s has invalid labels: "
+					"left out of the selector\n", shown_str(id));
 		}
-	for (size_t i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
+		free(grp);
+		free(labels);
+	}
+	free(ids);
 	for (size_t i = 0; i < ps->n; i++) {
 		struct peer *p = &ps->p[i];
 
@@ -768,12 +795,6 @@ peers_select(struct app *a, struct peers *ps, const struct mapview *ent)
 		p->sel.v[0] = xstrdup(strchr(p->group + 4, '/') + 1);
 		p->sel.n = 1;
 	}
-}
-
-static int
-str_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
 static void
