@@ -398,6 +398,8 @@ static void check_opts(struct app *a)
 			    "only");
 	if (!strcmp(o->cmd, "policy") && !o->service)
 		usage_error("policy needs --service NAME");
+	if (!strcmp(o->cmd, "policy") && o->json)
+		usage_error("policy writes YAML: --json does not apply");
 	if (o->limit_arg && strcmp(o->cmd, "flows") &&
 	    strcmp(o->cmd, "entities") && strcmp(o->cmd, "services"))
 		usage_error("option --limit applies to flows, entities and "
