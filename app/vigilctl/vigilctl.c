@@ -16,13 +16,16 @@
  *     sensors
  *     meta push FILE | set IP FIELD=VALUE... | rm IP | show [IP]
  *     entities [--limit N] | services [--limit N] | entity IP|NAME|ID
+ *     map [--at TIME] [--window D] [--format table|json|dot] [--by service|entity]
+ *     policy --service NAME [--namespace NS] [--window D] [--at TIME]
  *     help
  *
  * Assumptions:
- *  - Read-only but for `meta` (meta.c): stats, flows and sensors send only
- *    HLEN, HGETALL, XRANGE and XREVRANGE, entities, services and entity
- *    (entities.c) also ZREVRANGE and ZSCAN; `meta` writes the P:meta:* keys
- *    and publishes on P:meta:updates.
+ *  - Read-only but for `meta` (meta.c) and `policy` (map.c): stats, flows
+ *    and sensors send only HLEN, HGETALL, XRANGE and XREVRANGE, entities,
+ *    services and entity (entities.c) also ZREVRANGE and ZSCAN, map also
+ *    ZRANGEBYSCORE and HGET; `meta` writes the P:meta:* keys and publishes
+ *    on P:meta:updates, `policy` replaces P:policy:<ns>/<service>.
  *  - Redis >= 5.0 (streams), reachable without AUTH, TLS or SELECT; a
  *    NOAUTH reply is reported like any other Redis error (exit 1).
  *  - Every value read from Redis is untrusted: tables never show control
