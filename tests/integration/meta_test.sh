@@ -19,117 +19,10 @@ set -euo pipefail
 V=${VIGILCTL:-build/app/vigilctl/vigilctl}
 V=$(cd "$(dirname "$V")" && pwd)/$(basename "$V")
 
-for tool in redis-server redis-cli jq timeout; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool is not installed (apt-get install redis-server jq)"
-		exit 77
-	fi
-done
-if [[ ! -x $V ]]; then
-	echo "FAIL: vigilctl binary not found at '$V' (set VIGILCTL)" >&2
-	exit 1
-fi
-
-TMP=$(mktemp -d)
-RPID=
-SPID=
-PORT=
-cleanup() {
-	for p in $SPID $RPID; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=tests/integration/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 cd "$TMP"
 
-# ---------------------------------------------------------------- redis
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-pick_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20001))
-		if port_free "$p"; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-start_redis() {
-	PORT=$(pick_port) || return 1
-	redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-		--daemonize no >"$TMP/redis.log" 2>&1 &
-	RPID=$!
-	for _ in $(seq 50); do # at most ~5 s
-		if redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; then
-			return 0
-		fi
-		kill -0 "$RPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$RPID" 2>/dev/null || true
-	wait "$RPID" 2>/dev/null || true
-	RPID=
-	return 1
-}
-
-started=no
-for _ in 1 2 3 4 5; do
-	if start_redis; then
-		started=yes
-		break
-	fi
-done
-if [[ $started != yes ]]; then
-	echo "FAIL: could not start redis-server:" >&2
-	cat "$TMP/redis.log" >&2
-	exit 1
-fi
-
-rcli() { redis-cli -p "$PORT" "$@"; }
-export VIGIL_REDIS="127.0.0.1:$PORT"
-unset VIGIL_PREFIX
-
-# ---------------------------------------------------------------- checks
-
-PASSED=0
-FAILED=0
-pass() { PASSED=$((PASSED + 1)); }
-failed() {
-	FAILED=$((FAILED + 1))
-	echo "FAIL: $1" >&2
-}
-check() {
-	local name=$1
-	shift
-	if "$@"; then pass; else failed "$name"; fi
-}
-run() {
-	RC=0
-	"$V" "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
-}
-expect_rc() {
-	if [[ $RC == "$2" ]]; then
-		pass
-	else
-		failed "$1: exit code $RC, expected $2 (stderr: $(head -c 400 "$TMP/err"))"
-	fi
-}
-expect_out() {
-	cat >"$TMP/expected"
-	if cmp -s "$TMP/out" "$TMP/expected"; then
-		pass
-	else
-		failed "$1: output differs:"
-		diff "$TMP/expected" "$TMP/out" | head -20 >&2 || true
-	fi
-}
-# expect_err NAME TEXT: stderr is exactly the line TEXT.
 expect_err() {
 	local got
 	got=$(cat "$TMP/err")
@@ -137,13 +30,6 @@ expect_err() {
 		pass
 	else
 		failed "$1: stderr '$got', expected '$2'"
-	fi
-}
-jq_check() {
-	if [[ $(jq -s "$2" "$TMP/out" 2>&1) == true ]]; then
-		pass
-	else
-		failed "$1: jq '$2' is not true for: $(head -c 400 "$TMP/out")"
 	fi
 }
 # No raw control byte (but newlines) and no raw ESC in stdout and stderr.
@@ -183,6 +69,7 @@ expect_refused() {
 
 timeout 60 redis-cli -p "$PORT" SUBSCRIBE vigil:meta:updates >"$TMP/sub.out" 2>&1 &
 SPID=$!
+EXTRA_PIDS=$SPID
 for _ in $(seq 100); do # at most ~10 s
 	if [[ $(rcli PUBSUB NUMSUB vigil:meta:updates | tail -n 1) == 1 ]]; then
 		break
