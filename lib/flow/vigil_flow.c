@@ -379,13 +379,7 @@ vigil_worker_create(struct vigil_worker *w, unsigned id,
 		w->l7_events = rte_ring_create_elem(
 			name, sizeof(uint32_t), conf->l7_ring_size, socket,
 			RING_F_SP_ENQ | RING_F_SC_DEQ);
-		/* Room for every record of the pool: giving one back never
-		 * fails. */
-		snprintf(name, sizeof(name), "vigil_l7f_%u", id);
-		w->l7_free = rte_ring_create_elem(
-			name, sizeof(uint32_t), vigil_inspector_nrecs(w->insp),
-			socket,
-			RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+		w->l7_free = vigil_inspector_return_ring(w->insp);
 		w->l7_staged = rte_zmalloc_socket(
 			"vigil_l7_staged", sizeof(*w->l7_staged) * w->staged_cap,
 			RTE_CACHE_LINE_SIZE, socket);
@@ -427,7 +421,6 @@ vigil_worker_free(struct vigil_worker *w)
 	rte_ring_free(w->dns_feed);
 	w->dns_feed = NULL;
 	rte_ring_free(w->l7_events);
-	rte_ring_free(w->l7_free);
 	rte_free(w->l7_staged);
 	w->staged = NULL;
 	w->tunnels = NULL;
@@ -494,18 +487,6 @@ staged_l7(struct vigil_worker *w)
 	learn_dns(w, &vigil_inspector_recs(
 			     w->insp)[w->l7_staged[w->nl7_staged]]);
 	w->nl7_staged++;
-}
-
-/* Records the reader gave back, into the pool. */
-static void
-take_l7_free(struct vigil_worker *w)
-{
-	uint32_t idx[256];
-	unsigned n;
-
-	n = rte_ring_dequeue_burst_elem(w->l7_free, idx, sizeof(idx[0]),
-					RTE_DIM(idx), NULL);
-	vigil_inspector_give(w->insp, idx, n);
 }
 
 /* Answers the other workers saw. */
@@ -927,10 +908,6 @@ vigil_worker_step(struct vigil_worker *w)
 			w->now_us = vigil_clock_tsc_to_us(&w->clock, t0);
 		if (w->dns_feed != NULL)
 			take_dns_feed(w);
-		/* A burst may start up to VIGIL_FT_BURST inspections. */
-		if (w->insp != NULL &&
-		    vigil_inspector_free_recs(w->insp) < 2 * VIGIL_FT_BURST)
-			take_l7_free(w);
 		unsigned got = take_burst(w);
 
 		t1 = rte_rdtsc();

@@ -164,7 +164,7 @@ struct vigil_worker {
 	 * the reader gives back on l7_free once it has read them. A flow's
 	 * L7 record is always enqueued before its flow record. */
 	struct rte_ring *l7_events;
-	struct rte_ring *l7_free;
+	struct rte_ring *l7_free; /* the inspector's return ring */
 	struct vigil_ftable table;
 	uint64_t table_heap_bytes; /* heap taken by the table, measured */
 	uint32_t expiry_step;

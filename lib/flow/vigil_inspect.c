@@ -76,6 +76,8 @@ struct vigil_inspector {
 	uint32_t nfree;
 	uint32_t *free_recs; /* [nrecs] */
 	struct vigil_l7_rec *recs;
+	/* Indices the reader gives back: taken when the stack is empty. */
+	struct rte_ring *returned;
 };
 
 static size_t
@@ -144,11 +146,20 @@ vigil_inspector_create(const struct vigil_conf *conf, unsigned worker,
 	in->recs = rte_malloc_socket("vigil_l7_recs",
 				     sizeof(*in->recs) * in->nrecs,
 				     RTE_CACHE_LINE_SIZE, socket);
+	{
+		char name[RTE_RING_NAMESIZE];
+
+		/* Room for every record: giving one back never fails. */
+		snprintf(name, sizeof(name), "vigil_l7f_%u", worker);
+		in->returned = rte_ring_create_elem(
+			name, sizeof(uint32_t), in->nrecs, socket,
+			RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	}
 	in->free_recs = rte_malloc_socket("vigil_l7_recs",
 					  sizeof(uint32_t) * in->nrecs,
 					  RTE_CACHE_LINE_SIZE, socket);
 	if (in->ctxs == NULL || in->mkey == NULL || in->mval == NULL ||
-	    in->recs == NULL || in->free_recs == NULL)
+	    in->recs == NULL || in->free_recs == NULL || in->returned == NULL)
 		goto nomem;
 	/* Record 0 on top of the stack. */
 	for (uint32_t i = 0; i < in->nrecs; i++)
@@ -195,6 +206,7 @@ vigil_inspector_free(struct vigil_inspector *in)
 	rte_free(in->mval);
 	rte_free(in->recs);
 	rte_free(in->free_recs);
+	rte_ring_free(in->returned);
 	rte_free(in);
 }
 
@@ -210,10 +222,16 @@ vigil_inspector_nrecs(const struct vigil_inspector *in)
 	return in->nrecs;
 }
 
+struct rte_ring *
+vigil_inspector_return_ring(const struct vigil_inspector *in)
+{
+	return in->returned;
+}
+
 uint32_t
 vigil_inspector_free_recs(const struct vigil_inspector *in)
 {
-	return in->nfree;
+	return in->nfree + rte_ring_count(in->returned);
 }
 
 unsigned
@@ -304,7 +322,14 @@ ctx_take(struct vigil_inspector *in, const struct vigil_insp_pkt *p)
 	uint32_t i = in->free_head;
 	struct insp_ctx *c;
 
-	if (i == NONE || in->nfree == 0)
+	if (i == NONE)
+		return NULL;
+	if (in->nfree == 0)
+		/* The stack is empty: what the reader gave back, a burst. */
+		in->nfree = rte_ring_dequeue_burst_elem(
+			in->returned, in->free_recs, sizeof(uint32_t),
+			RTE_MIN(in->nrecs, 256u), NULL);
+	if (in->nfree == 0)
 		return NULL;
 	c = ctx_at(in, i);
 	in->free_head = c->next_free;

@@ -156,14 +156,18 @@ bool vigil_inspect_end(struct vigil_inspector *in, uint32_t entry,
 struct vigil_l7_rec *vigil_inspector_recs(const struct vigil_inspector *in);
 uint32_t vigil_inspector_nrecs(const struct vigil_inspector *in);
 
+/* The ring the reader gives records back on (any one thread may enqueue;
+ * room for the whole pool). The inspector takes from it when its own stack
+ * of free records is empty. */
+struct rte_ring *vigil_inspector_return_ring(const struct vigil_inspector *in);
+
 /* Records back into the pool (the inspector's thread only). Indices out of
  * range or given twice are a caller bug: out-of-range ones are ignored and
  * counted in the return value (the number refused). */
 unsigned vigil_inspector_give(struct vigil_inspector *in, const uint32_t *idx,
 			      unsigned n);
 
-/* Records free in the pool (the worker refills from its return ring when
- * this runs low). */
+/* Records free in the pool, those on the return ring included. */
 uint32_t vigil_inspector_free_recs(const struct vigil_inspector *in);
 
 /* Contexts in use. */
