@@ -191,6 +191,7 @@ struct memo_ent {
 };
 
 struct memo {
+	uint64_t hits;
 	struct memo_ent e[MEMO_SLOTS];
 };
 
@@ -469,6 +470,7 @@ vigil_tls_parse_client_hello(struct vigil_l7_crypto *c, const uint8_t *p,
 				memcpy(out->ja3, me->ja3, sizeof(out->ja3));
 				memcpy(hb, me->hb, sizeof(hb));
 				memcpy(hc, me->hc, sizeof(hc));
+				mo->hits++;
 				goto ja4;
 			}
 		}
@@ -564,6 +566,12 @@ ja4:
 		}
 	}
 	return VIGIL_L7_RET_DONE(4 + hl);
+}
+
+uint64_t
+vigil_tls_memo_hits(struct vigil_l7_crypto *c)
+{
+	return ((const struct memo *)vigil_l7_crypto_memo(c))->hits;
 }
 
 bool

@@ -104,4 +104,8 @@ vigil_tls_is_grease(uint16_t v)
 	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
 }
 
+/* ClientHellos whose JA3 and JA4 came from the context's fingerprint memo
+ * (a client stack seen before), since the context was created. */
+uint64_t vigil_tls_memo_hits(struct vigil_l7_crypto *c);
+
 #endif /* VIGIL_TLS_H */

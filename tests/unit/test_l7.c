@@ -962,15 +962,18 @@ test_tls_fingerprint_memo(void **state)
 	struct vigil_tls_client_hello h1, h2, want;
 	uint8_t m[sizeof(tls12_client_hello)];
 	struct vigil_l7_ret r;
+	uint64_t hits;
 
 	(void)state;
 	assert_non_null(fresh);
 	r = vigil_tls_parse_client(cr, tls12_client_hello,
 				   sizeof(tls12_client_hello), &h1);
 	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	hits = vigil_tls_memo_hits(cr);
 	r = vigil_tls_parse_client(cr, tls12_client_hello,
 				   sizeof(tls12_client_hello), &h2);
 	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_int_equal(vigil_tls_memo_hits(cr), hits + 1);
 	assert_string_equal(h2.ja3, "5a1edc7f170af1014fc65c994878e63c");
 	assert_string_equal(h2.ja4, "t13d3111h1_e8f1e7e78f70_1f22a2ca17c4");
 	/* Two ciphers swapped (offsets 78..81: 0x1302, 0x1303): JA3 changes,
@@ -982,7 +985,9 @@ test_tls_fingerprint_memo(void **state)
 	m[79] = 0x03, m[81] = 0x02;
 	r = vigil_tls_parse_client(cr, m, sizeof(m), &h2);
 	assert_int_equal(r.rc, VIGIL_L7_DONE);
+	assert_int_equal(vigil_tls_memo_hits(cr), hits + 1); /* a miss */
 	r = vigil_tls_parse_client(fresh, m, sizeof(m), &want);
+	assert_int_equal(vigil_tls_memo_hits(fresh), 0);
 	assert_int_equal(r.rc, VIGIL_L7_DONE);
 	assert_string_equal(h2.ja3, want.ja3);
 	assert_string_not_equal(h2.ja3, h1.ja3);
@@ -998,6 +1003,7 @@ test_tls_fingerprint_memo(void **state)
 	r = vigil_tls_parse_client(cr, m, sizeof(m), &h2);
 	assert_int_equal(r.rc, VIGIL_L7_DONE);
 	STR_EQ(h2.server_name, "www.wigil.example");
+	assert_int_equal(vigil_tls_memo_hits(cr), hits + 2);
 	assert_string_equal(h2.ja3, h1.ja3);
 	assert_string_equal(h2.ja4, h1.ja4);
 	vigil_l7_crypto_free(fresh);
